@@ -1,0 +1,22 @@
+# Quick start: `make run` (set up and serve the bot), `make test` (set up and run every test).
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: run test lint drill clean
+
+$(BIN)/baton: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	@touch $@
+
+run: $(BIN)/baton
+	$(BIN)/baton serve
+
+test: $(BIN)/baton
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info

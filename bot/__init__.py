@@ -1,0 +1,1 @@
+"""Baton's Slack adapter: the bolt App, its listeners, Block Kit views and the runners."""

@@ -1,0 +1,251 @@
+"""The bolt App: built by a function from settings and services, so tests build the same one."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+from dataclasses import dataclass
+
+from slack_bolt import Ack, App, Respond
+from slack_sdk import WebClient
+from slack_sdk.http_retry.builtin_handlers import (
+    ConnectionErrorRetryHandler,
+    RateLimitErrorRetryHandler,
+    ServerErrorRetryHandler,
+)
+
+from bot import cards, checklist_modal
+from bot.checklist_modal import CALLBACK_ID
+from bot.mrkdwn import escape
+from handover.checklist import step
+from handover.durations import humanize
+from handover.service import Handovers, NotFound
+from handover.settings import Settings
+
+log = logging.getLogger(__name__)
+
+COMMAND = "/major-incident"
+HELP = f"""*{COMMAND}*: hand a major incident over to the incident managers.
+• `{COMMAND}` or `{COMMAND} <headline>`: start the handover checklist (a few short steps).
+• `{COMMAND} resume`: reopen your unfinished handover where you left it.
+• `{COMMAND} status MI-2026-0001`: see where an incident stands.
+• `{COMMAND} help`: this message.
+Only what is broken and what users see are required. "Unknown" is always a fine answer: \
+hand over fast, the incident manager fills the gaps."""
+
+
+@dataclass
+class Services:
+    handovers: Handovers
+
+
+def make_client(settings: Settings) -> WebClient:
+    """The Web API client: Slack's rate limits, server errors and dropped connections are
+    retried with back-off (Retry-After honoured) before anyone sees an error."""
+    client = WebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url)
+    client.retry_handlers.extend(
+        [
+            RateLimitErrorRetryHandler(max_retry_count=3),
+            ServerErrorRetryHandler(max_retry_count=3),
+            ConnectionErrorRetryHandler(max_retry_count=3),
+        ]
+    )
+    return client
+
+
+def build_app(settings: Settings, services: Services, client: WebClient | None = None) -> App:
+    app = App(
+        client=client or make_client(settings),
+        signing_secret=settings.slack_signing_secret or None,
+        # Socket Mode has no signatures to check; HTTP mode always checks them.
+        request_verification_enabled=not settings.socket_mode,
+        token_verification_enabled=True,
+        raise_error_for_unhandled_request=False,
+    )
+    register_command(app, settings, services)
+    register_checklist(app, settings, services)
+    register_card_actions(app, settings, services)
+
+    @app.error
+    def on_error(error: Exception, body: dict) -> None:
+        # Never the payload itself: it may hold what users typed; never tokens.
+        log.error(
+            "listener failed: %s (%s)", type(error).__name__, body.get("type"), exc_info=error
+        )
+
+    return app
+
+
+def register_command(app: App, settings: Settings, services: Services) -> None:
+    handovers = services.handovers
+
+    @app.command(COMMAND)
+    def major_incident(ack: Ack, command: dict, client: WebClient, respond: Respond) -> None:
+        text = (command.get("text") or "").strip()
+        word, _, rest = text.partition(" ")
+        word = word.lower()
+        user = command["user_id"]
+        if word == "help":
+            ack(text=HELP)
+            return
+        if word == "status":
+            ack(text=_status(handovers, rest))
+            return
+        if word == "resume":
+            draft = handovers.latest_open_draft(user)
+            if draft is None:
+                ack(text=f"You have no unfinished handover. Start one with `{COMMAND}`.")
+                return
+            ack()
+        else:
+            ack()
+            draft = handovers.start_draft(
+                user, command.get("team_id", ""), command.get("channel_id", ""), headline=text
+            )
+        # views.open first: the trigger_id lives for 3 seconds.
+        view = checklist_modal.step_view(
+            step(draft.step), draft.id, draft.answers, settings.org, review=_review_for(draft)
+        )
+        client.views_open(trigger_id=command["trigger_id"], view=view)
+
+
+def _review_for(draft):
+    return Handovers.review(draft.answers) if draft.step == "review" else None
+
+
+def _status(handovers: Handovers, reference: str) -> str:
+    reference = reference.strip()
+    if not reference:
+        return f"Which incident? For example: `{COMMAND} status MI-2026-0001`."
+    incident = handovers.find(reference)
+    if incident is None:
+        return f"No incident {escape(reference)} was found. References look like MI-2026-0001."
+    return cards.status_text(incident)
+
+
+def register_checklist(app: App, settings: Settings, services: Services) -> None:
+    handovers = services.handovers
+    org = settings.org
+
+    @app.view_submission(CALLBACK_ID)
+    def step_submitted(ack: Ack, body: dict, view: dict, client: WebClient) -> None:
+        meta = json.loads(view.get("private_metadata") or "{}")
+        user = body["user"]["id"]
+        the_step = step(meta.get("step", "what"))
+        raw = checklist_modal.read_state(the_step, view.get("state", {}).get("values", {}))
+        try:
+            if the_step.id == "review":
+                _submit(ack, handovers, settings, client, meta["draft"], user, raw)
+                return
+            outcome = handovers.save_step(meta["draft"], user, the_step.id, raw)
+        except NotFound:
+            ack(response_action="update", view=_gone_view())
+            return
+        if outcome.errors:
+            ack(response_action="errors", errors=checklist_modal.error_blocks(outcome.errors))
+            return
+        nxt = step(outcome.next_step)
+        review = handovers.review(outcome.draft.answers) if nxt.id == "review" else None
+        ack(
+            response_action="update",
+            view=checklist_modal.step_view(
+                nxt, outcome.draft.id, outcome.draft.answers, org, review=review
+            ),
+        )
+
+    @app.view_closed(CALLBACK_ID)
+    def modal_closed(ack: Ack, body: dict, view: dict) -> None:
+        ack()
+        meta = json.loads(view.get("private_metadata") or "{}")
+        the_step = step(meta.get("step", "what"))
+        raw = checklist_modal.read_state(the_step, view.get("state", {}).get("values", {}))
+        # Keep what was typed in the open step too: closing loses nothing.
+        with contextlib.suppress(NotFound):
+            handovers.save_step(meta["draft"], body["user"]["id"], the_step.id, raw, advance=False)
+
+
+def _gone_view() -> dict:
+    return {
+        "type": "modal",
+        "title": {"type": "plain_text", "text": "Handover"},
+        "close": {"type": "plain_text", "text": "Close"},
+        "blocks": [
+            {
+                "type": "section",
+                "text": {
+                    "type": "mrkdwn",
+                    "text": (
+                        f"This handover is no longer available. Start a new one with `{COMMAND}`."
+                    ),
+                },
+            }
+        ],
+    }
+
+
+def _submit(
+    ack: Ack,
+    handovers: Handovers,
+    settings: Settings,
+    client: WebClient,
+    draft_id: int,
+    user: str,
+    raw: dict,
+) -> None:
+    outcome = handovers.submit(draft_id, user, raw)
+    if outcome.invalid_step:
+        draft = handovers.draft(draft_id, user)
+        problems = "; ".join(outcome.errors.values())
+        ack(
+            response_action="update",
+            view=checklist_modal.step_view(
+                step(outcome.invalid_step),
+                draft_id,
+                draft.answers,
+                settings.org,
+                notice=f"Please check this step before handing over: {problems}",
+            ),
+        )
+        return
+    if outcome.errors:
+        ack(response_action="errors", errors=checklist_modal.error_blocks(outcome.errors))
+        return
+    incident = outcome.incident
+    ack(
+        response_action="update",
+        view=checklist_modal.confirmation_view(
+            incident.reference, incident.mim_channel, humanize(settings.initial_phase)
+        ),
+    )
+    if outcome.already_submitted:
+        return
+    text, blocks = cards.card(incident, settings.org)
+    posted = client.chat_postMessage(
+        channel=incident.mim_channel,
+        text=text,
+        blocks=blocks,
+        unfurl_links=False,
+        unfurl_media=False,
+    )
+    handovers.record_card(incident.id, posted["channel"], posted["ts"])
+    client.chat_postMessage(
+        channel=user,
+        text=(
+            f"You handed over *{incident.reference}*: {escape(incident.headline)}. "
+            f"The incident managers have it in <#{incident.mim_channel}>. "
+            f"`{COMMAND} status {incident.reference}` shows where it stands."
+        ),
+        unfurl_links=False,
+    )
+
+
+def register_card_actions(app: App, settings: Settings, services: Services) -> None:
+    @app.action(cards.ACCEPT)
+    def accept(ack: Ack, body: dict, client: WebClient) -> None:
+        ack()
+        client.chat_postEphemeral(
+            channel=body["channel"]["id"],
+            user=body["user"]["id"],
+            text="Accepting from the card is not available yet in this version of Baton.",
+        )

@@ -1,0 +1,117 @@
+"""The `baton` command line."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import click
+
+from handover.settings import ConfigError, Settings, load_settings
+
+
+def _fail(problems: list[str]) -> None:
+    for problem in problems:
+        click.echo(f"baton: {problem}", err=True)
+    sys.exit(2)
+
+
+def _settings(require_slack: bool) -> Settings:
+    try:
+        return load_settings(require_slack=require_slack)
+    except ConfigError as exc:
+        _fail(exc.problems)
+        raise AssertionError("unreachable") from None
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="baton")
+def main() -> None:
+    """Baton: major-incident handover for Slack.
+
+    Configuration comes from environment variables (and a .env file in the working
+    directory); see the README for the full table.
+    """
+
+
+@main.command()
+def serve() -> None:
+    """Migrate the database to head, then serve Slack.
+
+    Socket Mode when SLACK_APP_TOKEN is set; otherwise HTTP on PORT with
+    POST /slack/events and GET /healthz.
+    """
+    settings = _settings(require_slack=True)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    from bot.runtime import serve as run
+
+    run(settings)
+
+
+@main.command()
+def migrate() -> None:
+    """Bring the database schema to the latest version (safe to repeat)."""
+    settings = _settings(require_slack=False)
+    from handover.db import migrate as do_migrate
+
+    try:
+        do_migrate(settings.database_url)
+    except Exception as exc:  # the database is unreachable or refuses: say so in one line
+        _fail(
+            [
+                f"cannot migrate {_safe_url(settings.database_url)}: {type(exc).__name__}: "
+                f"{str(exc).splitlines()[0] if str(exc) else ''}"
+            ]
+        )
+    click.echo(f"Database at {_safe_url(settings.database_url)} is up to date.")
+
+
+@main.command()
+def check() -> None:
+    """Validate the configuration (and templates); exit non-zero with one line per problem."""
+    settings = _settings(require_slack=True)
+    org = settings.org
+    click.echo("Configuration is valid:")
+    click.echo(
+        f"  mode: {'Socket Mode' if settings.socket_mode else f'HTTP on port {settings.port}'}"
+    )
+    click.echo(f"  database: {_safe_url(settings.database_url)}")
+    click.echo(
+        f"  services: {len(org.services)}, resolver groups: {len(org.resolver_groups)}, "
+        f"sites: {len(org.sites)}"
+    )
+
+
+@main.command()
+@click.argument("public_url", required=False)
+@click.option("--socket-mode", is_flag=True, help="A manifest for Socket Mode (no public URL).")
+def manifest(public_url: str | None, socket_mode: bool) -> None:
+    """Print the Slack app manifest for PUBLIC_URL (like https://baton.example.com)."""
+    from bot.manifest import manifest_yaml
+
+    if not socket_mode and not public_url:
+        _fail(
+            [
+                "give the public URL Slack should call (like https://baton.example.com), "
+                "or --socket-mode"
+            ]
+        )
+    if public_url and not public_url.startswith("https://"):
+        _fail([f"'{public_url}' is not an https:// URL; Slack only calls https"])
+    click.echo(manifest_yaml(None if socket_mode else public_url), nl=False)
+
+
+def _safe_url(url: str) -> str:
+    """The database URL without its password, for messages and logs."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return "(unparseable URL)"
+
+
+if __name__ == "__main__":
+    main()

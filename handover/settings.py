@@ -1,0 +1,295 @@
+"""Runtime configuration: the environment variables of DESIGN.md, plus the optional TOML file.
+
+Problems are collected, not raised one at a time, so that `baton serve` and `baton check` can
+print one clear line per problem and the operator fixes them all in one go.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+
+from pydantic import ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from handover.durations import parse_duration
+
+CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{6,}$")
+USER_ID = re.compile(r"^[UW][A-Z0-9]{6,}$")
+USER_GROUP_ID = re.compile(r"^S[A-Z0-9]{6,}$")
+
+DEFAULT_SERVICES = [
+    "E-mail",
+    "Telephony",
+    "Network and VPN",
+    "Identity and single sign-on",
+    "Payroll",
+    "Customer website",
+    "ERP",
+    "File storage",
+]
+DEFAULT_RESOLVER_GROUPS = [
+    "Service desk",
+    "Network",
+    "Servers and cloud",
+    "Database",
+    "Identity and access",
+    "Application support",
+    "Security operations",
+    "Third-party supplier",
+]
+DEFAULT_SITES = ["Head office", "Remote workers", "Data centre"]
+DEFAULT_TICKET_PATTERN = r"[A-Z][A-Z0-9]{1,9}-?\d{1,12}"
+
+
+class ConfigError(Exception):
+    """Configuration that cannot be used; `problems` holds one line per problem."""
+
+    def __init__(self, problems: list[str]):
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+class _Env(BaseSettings):
+    """Raw environment (and `.env`) values, validated by `load_settings`."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    slack_bot_token: str = ""
+    slack_signing_secret: str = ""
+    slack_app_token: str = ""
+    slack_api_url: str = "https://slack.com/api/"
+    database_url: str = "sqlite:///baton.db"
+    port: str = "3000"
+    baton_mim_channel: str = ""
+    baton_stakeholder_channel: str = ""
+    baton_initial_phase: str = "15m"
+    baton_update_interval: str = "30m"
+    baton_config: str = ""
+
+
+@dataclass(frozen=True)
+class OrgConfig:
+    """What an organisation configures in `BATON_CONFIG` (all optional, sensible defaults)."""
+
+    services: list[str] = field(default_factory=lambda: list(DEFAULT_SERVICES))
+    resolver_groups: list[str] = field(default_factory=lambda: list(DEFAULT_RESOLVER_GROUPS))
+    sites: list[str] = field(default_factory=lambda: list(DEFAULT_SITES))
+    ticket_pattern: str = DEFAULT_TICKET_PATTERN
+    update_intervals: dict[str, timedelta] = field(default_factory=dict)
+    accept_users: list[str] = field(default_factory=list)
+    accept_usergroup: str = ""
+    escalation_after: timedelta = timedelta(minutes=5)
+    escalate_to: str = ""
+    templates_dir: Path | None = None
+
+
+@dataclass(frozen=True)
+class Settings:
+    slack_bot_token: str
+    slack_signing_secret: str
+    slack_app_token: str
+    slack_api_url: str
+    database_url: str
+    port: int
+    mim_channel: str
+    stakeholder_channel: str
+    initial_phase: timedelta
+    update_interval: timedelta
+    config_path: Path | None
+    org: OrgConfig
+
+    @property
+    def socket_mode(self) -> bool:
+        return bool(self.slack_app_token)
+
+    def update_interval_for(self, priority: str) -> timedelta:
+        return self.org.update_intervals.get(priority, self.update_interval)
+
+
+def _duration(name: str, raw: str, problems: list[str]) -> timedelta:
+    try:
+        return parse_duration(raw)
+    except ValueError as exc:
+        problems.append(f"{name}: {exc}")
+        return timedelta(minutes=1)
+
+
+def _string_list(data: dict, key: str, default: list[str], where: str, problems: list[str]):
+    value = data.get(key, default)
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        problems.append(f"{where}: '{key}' must be a list of non-empty strings")
+        return default
+    if not value:
+        problems.append(f"{where}: '{key}' must not be empty")
+        return default
+    return [v.strip() for v in dict.fromkeys(value)]
+
+
+def load_org_config(path: Path, problems: list[str]) -> OrgConfig:
+    """Read the TOML organisation file; append one line per problem to `problems`."""
+    where = f"BATON_CONFIG ({path})"
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        problems.append(f"{where}: no such file")
+        return OrgConfig()
+    except OSError as exc:
+        problems.append(f"{where}: cannot be read ({exc.strerror})")
+        return OrgConfig()
+    except tomllib.TOMLDecodeError as exc:
+        problems.append(f"{where}: not valid TOML ({exc})")
+        return OrgConfig()
+
+    known = {
+        "services",
+        "resolver_groups",
+        "sites",
+        "ticket_pattern",
+        "update_intervals",
+        "accept_users",
+        "accept_usergroup",
+        "escalation_after",
+        "escalate_to",
+        "templates_dir",
+    }
+    for key in sorted(set(data) - known):
+        problems.append(f"{where}: unknown setting '{key}' (known: {', '.join(sorted(known))})")
+
+    pattern = data.get("ticket_pattern", DEFAULT_TICKET_PATTERN)
+    try:
+        re.compile(pattern)
+    except (re.error, TypeError) as exc:
+        problems.append(f"{where}: 'ticket_pattern' is not a regular expression ({exc})")
+        pattern = DEFAULT_TICKET_PATTERN
+
+    intervals: dict[str, timedelta] = {}
+    raw_intervals = data.get("update_intervals", {})
+    if not isinstance(raw_intervals, dict):
+        problems.append(f"{where}: 'update_intervals' must be a table like {{ P1 = \"30m\" }}")
+        raw_intervals = {}
+    for priority, raw in raw_intervals.items():
+        if priority not in ("P1", "P2", "P3", "P4"):
+            problems.append(f"{where}: update_intervals: '{priority}' is not P1, P2, P3 or P4")
+            continue
+        intervals[priority] = _duration(f"{where}: update_intervals.{priority}", str(raw), problems)
+
+    accept_users = (
+        _string_list(data, "accept_users", [], where, problems) if data.get("accept_users") else []
+    )
+    for user in accept_users:
+        if not USER_ID.match(user):
+            problems.append(f"{where}: accept_users: '{user}' is not a Slack user ID (U…)")
+    usergroup = str(data.get("accept_usergroup", ""))
+    if usergroup and not USER_GROUP_ID.match(usergroup):
+        problems.append(f"{where}: 'accept_usergroup' '{usergroup}' is not a user group ID (S…)")
+    escalate_to = str(data.get("escalate_to", ""))
+    if escalate_to and not (USER_ID.match(escalate_to) or USER_GROUP_ID.match(escalate_to)):
+        problems.append(f"{where}: 'escalate_to' '{escalate_to}' is not a user (U…) or group (S…)")
+
+    templates_dir = None
+    if "templates_dir" in data:
+        templates_dir = (path.parent / str(data["templates_dir"])).resolve()
+        if not templates_dir.is_dir():
+            problems.append(f"{where}: templates_dir '{templates_dir}' is not a folder")
+
+    return OrgConfig(
+        services=_string_list(data, "services", DEFAULT_SERVICES, where, problems),
+        resolver_groups=_string_list(
+            data, "resolver_groups", DEFAULT_RESOLVER_GROUPS, where, problems
+        ),
+        sites=_string_list(data, "sites", DEFAULT_SITES, where, problems),
+        ticket_pattern=pattern,
+        update_intervals=intervals,
+        accept_users=accept_users,
+        accept_usergroup=usergroup,
+        escalation_after=_duration(
+            f"{where}: escalation_after", str(data.get("escalation_after", "5m")), problems
+        ),
+        escalate_to=escalate_to,
+        templates_dir=templates_dir,
+    )
+
+
+def load_settings(*, require_slack: bool = False, env_file: str | None = ".env") -> Settings:
+    """Read and validate the configuration; raise ConfigError listing every problem.
+
+    `require_slack` is for `serve`: tokens and channels must then be present and well formed.
+    """
+    try:
+        env = _Env(_env_file=env_file)
+    except ValidationError as exc:  # only malformed .env content can get here
+        problems = [f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()]
+        raise ConfigError(problems) from None
+
+    problems: list[str] = []
+    if require_slack:
+        if not env.slack_bot_token:
+            problems.append(
+                "SLACK_BOT_TOKEN is not set: copy the bot token (xoxb-…) from your "
+                "Slack app's 'OAuth & Permissions' page"
+            )
+        elif not env.slack_bot_token.startswith("xoxb-"):
+            problems.append("SLACK_BOT_TOKEN does not look like a bot token (it starts with xoxb-)")
+        if env.slack_app_token and not env.slack_app_token.startswith("xapp-"):
+            problems.append(
+                "SLACK_APP_TOKEN does not look like an app-level token (it starts with xapp-)"
+            )
+        if not env.slack_app_token and not env.slack_signing_secret:
+            problems.append(
+                "SLACK_SIGNING_SECRET is not set: HTTP mode needs it to verify "
+                "requests ('Basic Information' page of your Slack app)"
+            )
+        for name, value in (
+            ("BATON_MIM_CHANNEL", env.baton_mim_channel),
+            ("BATON_STAKEHOLDER_CHANNEL", env.baton_stakeholder_channel),
+        ):
+            if not value:
+                problems.append(f"{name} is not set: give the channel ID (like C0123456789)")
+            elif not CHANNEL_ID.match(value):
+                problems.append(
+                    f"{name} '{value}' is not a channel ID (like C0123456789; in "
+                    "Slack: channel details, bottom of the About tab)"
+                )
+
+    if not env.slack_api_url.startswith(("http://", "https://")):
+        problems.append(f"SLACK_API_URL '{env.slack_api_url}' is not an http(s) URL")
+    if "://" not in env.database_url:
+        problems.append(
+            f"DATABASE_URL '{env.database_url}' is not a SQLAlchemy URL "
+            "(like sqlite:///baton.db or postgresql+psycopg://user@host/baton)"
+        )
+    try:
+        port = int(env.port)
+        if not 0 <= port <= 65535:
+            raise ValueError
+    except ValueError:
+        problems.append(f"PORT '{env.port}' is not a port number (0-65535)")
+        port = 3000
+
+    initial = _duration("BATON_INITIAL_PHASE", env.baton_initial_phase, problems)
+    interval = _duration("BATON_UPDATE_INTERVAL", env.baton_update_interval, problems)
+
+    config_path = Path(env.baton_config).expanduser() if env.baton_config else None
+    org = load_org_config(config_path, problems) if config_path else OrgConfig()
+
+    if problems:
+        raise ConfigError(problems)
+    api_url = env.slack_api_url if env.slack_api_url.endswith("/") else env.slack_api_url + "/"
+    return Settings(
+        slack_bot_token=env.slack_bot_token,
+        slack_signing_secret=env.slack_signing_secret,
+        slack_app_token=env.slack_app_token,
+        slack_api_url=api_url,
+        database_url=env.database_url,
+        port=port,
+        mim_channel=env.baton_mim_channel,
+        stakeholder_channel=env.baton_stakeholder_channel,
+        initial_phase=initial,
+        update_interval=interval,
+        config_path=config_path,
+        org=org,
+    )

@@ -1,0 +1,1 @@
+"""Alembic environment and versions: the one way Baton's schema changes."""

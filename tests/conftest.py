@@ -1,0 +1,155 @@
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from bot.app import Services, build_app
+from bot.server import make_http_server, wsgi_app
+from handover.db import Database, migrate
+from handover.service import Handovers
+from handover.settings import Settings, load_settings
+from tests.fake_slack import FakeSlack
+from tests.slack_user import SlackSender
+
+SECRET = "test-signing-secret-0123456789abcdef"
+MIM_CHANNEL = "C0MIMS0001"
+STAKEHOLDER_CHANNEL = "C0STAKE001"
+AGENT = "U0AGENT001"
+MIM = "U0MIM00001"
+MIM2 = "U0MIM00002"
+
+
+@pytest.fixture
+def fake_slack() -> Iterator[FakeSlack]:
+    fake = FakeSlack().start()
+    yield fake
+    fake.stop()
+
+
+def base_env(fake: FakeSlack, db_url: str) -> dict[str, str]:
+    return {
+        "SLACK_BOT_TOKEN": "xoxb-test-token",
+        "SLACK_SIGNING_SECRET": SECRET,
+        "SLACK_API_URL": fake.url,
+        "DATABASE_URL": db_url,
+        "BATON_MIM_CHANNEL": MIM_CHANNEL,
+        "BATON_STAKEHOLDER_CHANNEL": STAKEHOLDER_CHANNEL,
+    }
+
+
+@pytest.fixture
+def db_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'baton.db'}"
+
+
+@pytest.fixture
+def env(fake_slack: FakeSlack, db_url: str, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """The environment of a configured Baton; tests may monkeypatch more before `baton`."""
+    for name in list(os.environ):
+        if name.startswith(("SLACK_", "BATON_")) or name in ("DATABASE_URL", "PORT"):
+            monkeypatch.delenv(name)
+    values = base_env(fake_slack, db_url)
+    for name, value in values.items():
+        monkeypatch.setenv(name, value)
+    return values
+
+
+@dataclass
+class RunningBaton:
+    url: str
+    settings: Settings
+    db: Database
+    handovers: Handovers
+    slack: SlackSender
+    fake: FakeSlack
+
+
+@pytest.fixture
+def baton(env, fake_slack: FakeSlack) -> Iterator[RunningBaton]:
+    """`baton serve`'s HTTP app, in-process on a real loopback port."""
+    settings = load_settings(require_slack=True, env_file=None)
+    migrate(settings.database_url)
+    db = Database(settings.database_url)
+    handovers = Handovers(db, settings)
+    app = build_app(settings, Services(handovers=handovers))
+    server = make_http_server(wsgi_app(app, db), port=0, host="127.0.0.1")
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{server.effective_port}"
+    yield RunningBaton(
+        url, settings, db, handovers, SlackSender(url, SECRET, fake_slack.response_url), fake_slack
+    )
+    server.close()
+    db.dispose()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class BatonProcess:
+    """`baton serve` as a real process (for restarts, SIGKILL and replicas)."""
+
+    def __init__(self, env: dict[str, str], cwd: Path):
+        self.port = free_port()
+        self.env = {**os.environ, **env, "PORT": str(self.port)}
+        self.cwd = cwd
+        self.proc: subprocess.Popen | None = None
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = cwd / f"baton-{self.port}.log"
+
+    def start(self, timeout: float = 30) -> BatonProcess:
+        with open(self.log, "ab") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "bot.cli", "serve"],
+                env=self.env,
+                cwd=self.cwd,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"baton serve exited: {self.log.read_text()}")
+            try:
+                with urllib.request.urlopen(f"{self.url}/healthz", timeout=1) as resp:
+                    if resp.status == 200:
+                        return self
+            except OSError:
+                time.sleep(0.1)
+        raise AssertionError(f"baton serve did not come up: {self.log.read_text()}")
+
+    def stop(self, sig: int = 15) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+@pytest.fixture
+def baton_process(env, tmp_path: Path):
+    started: list[BatonProcess] = []
+
+    def start(**overrides: str) -> BatonProcess:
+        process = BatonProcess({**env, **overrides}, tmp_path).start()
+        started.append(process)
+        return process
+
+    yield start
+    for process in started:
+        process.stop(9)

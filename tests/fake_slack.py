@@ -1,0 +1,189 @@
+"""A fake Slack Web API on 127.0.0.1: records every call and answers like Slack does.
+
+The real `slack_sdk` WebClient talks HTTP to it (SLACK_API_URL). Failures can be scripted per
+method (`fail`), to prove retries and idempotent delivery.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs
+
+BOT_USER = "UBATON0001"
+TEAM = "T0000TEAM1"
+
+
+@dataclass
+class Call:
+    method: str
+    args: dict[str, Any]
+    at: float = field(default_factory=time.time)
+
+
+@dataclass
+class Failure:
+    status: int = 500
+    body: dict[str, Any] | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0
+
+
+class FakeSlack:
+    def __init__(self) -> None:
+        self.calls: list[Call] = []
+        self.responses: list[Call] = []  # posts to response_url
+        self._failures: dict[str, list[Failure]] = {}
+        self._lock = threading.Condition()
+        self._ts = itertools.count(1)
+        self._views = itertools.count(1)
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        self.server.daemon_threads = True
+        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    # Lifecycle -------------------------------------------------------------------------
+
+    def start(self) -> FakeSlack:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_port}/api/"
+
+    @property
+    def response_url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_port}/response/1"
+
+    # Scripting and inspection ------------------------------------------------------------
+
+    def fail(self, method: str, *failures: Failure) -> None:
+        """The next calls of `method` get these answers, in order, before normal service."""
+        with self._lock:
+            self._failures.setdefault(method, []).extend(failures)
+
+    def calls_to(self, method: str) -> list[Call]:
+        with self._lock:
+            return [c for c in self.calls if c.method == method]
+
+    def wait_for(
+        self, method: str, count: int = 1, timeout: float = 10.0, where=None
+    ) -> list[Call]:
+        """Wait until `count` calls of `method` (matching `where`) arrived; return them."""
+        deadline = time.time() + timeout
+        with self._lock:
+            while True:
+                found = [
+                    c for c in self.calls if c.method == method and (where is None or where(c.args))
+                ]
+                if len(found) >= count:
+                    return found
+                remaining = deadline - time.time()
+                if remaining <= 0:
+                    seen = [c.method for c in self.calls]
+                    raise AssertionError(f"{count} call(s) of {method} expected; saw {seen}")
+                self._lock.wait(remaining)
+
+    def reset(self) -> None:
+        with self._lock:
+            self.calls.clear()
+            self.responses.clear()
+
+    # Answers ---------------------------------------------------------------------------
+
+    def answer(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
+        if method == "auth.test":
+            return {
+                "ok": True,
+                "url": "https://example.slack.com/",
+                "team": "Example",
+                "user": "baton",
+                "team_id": TEAM,
+                "user_id": BOT_USER,
+                "bot_id": "B0000BOT1",
+            }
+        if method in ("views.open", "views.push", "views.update", "views.publish"):
+            view = args.get("view")
+            view = json.loads(view) if isinstance(view, str) else dict(view or {})
+            view.setdefault("id", args.get("view_id") or f"V{next(self._views):09d}")
+            return {"ok": True, "view": view}
+        if method in ("chat.postMessage", "chat.update"):
+            ts = args.get("ts") or f"{1700000000 + next(self._ts)}.000100"
+            channel = args.get("channel")
+            if channel and channel.startswith("U"):  # a DM: Slack answers with the IM channel
+                channel = "D" + channel[1:]
+            return {
+                "ok": True,
+                "channel": channel,
+                "ts": ts,
+                "message": {"text": args.get("text"), "ts": ts},
+            }
+        if method == "chat.postEphemeral":
+            return {"ok": True, "message_ts": f"{1700000000 + next(self._ts)}.000200"}
+        if method == "conversations.open":
+            return {"ok": True, "channel": {"id": "D" + str(args.get("users", "X"))[1:]}}
+        if method == "usergroups.users.list":
+            return {"ok": True, "users": []}
+        return {"ok": False, "error": "unknown_method"}
+
+    def _handler_class(self):
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args) -> None:  # keep test output quiet
+                pass
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length).decode("utf-8")
+                if self.headers.get("Content-Type", "").startswith("application/json"):
+                    args = json.loads(raw or "{}")
+                else:
+                    args = {k: v[0] for k, v in parse_qs(raw).items()}
+                if self.path.startswith("/response/"):
+                    with fake._lock:
+                        fake.responses.append(Call("response_url", args))
+                        fake._lock.notify_all()
+                    self._send(200, {"ok": True})
+                    return
+                method = self.path.removeprefix("/api/")
+                with fake._lock:
+                    pending = fake._failures.get(method)
+                    failure = pending.pop(0) if pending else None
+                if failure is not None:
+                    time.sleep(failure.delay)
+                    with fake._lock:
+                        fake.calls.append(Call(f"{method}!failed", args))
+                        fake._lock.notify_all()
+                    self._send(
+                        failure.status,
+                        failure.body or {"ok": False, "error": "fatal"},
+                        failure.headers,
+                    )
+                    return
+                body = fake.answer(method, args)
+                with fake._lock:
+                    fake.calls.append(Call(method, args))
+                    fake._lock.notify_all()
+                self._send(200, body)
+
+            def _send(self, status: int, body: dict, headers: dict | None = None) -> None:
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json; charset=utf-8")
+                self.send_header("Content-Length", str(len(data)))
+                for k, v in (headers or {}).items():
+                    self.send_header(k, v)
+                self.end_headers()
+                self.wfile.write(data)
+
+        return Handler

@@ -1,0 +1,195 @@
+"""Acting as Slack towards Baton: requests signed exactly as Slack signs them, and a person
+filling in modals (the view state Slack would send, built from the view Baton showed)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import itertools
+import json
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlencode
+
+_triggers = itertools.count(1)
+
+
+@dataclass
+class Reply:
+    status: int
+    body: str
+
+    def json(self) -> Any:
+        return json.loads(self.body) if self.body else None
+
+    @property
+    def text(self) -> str:
+        """A slash command's immediate answer: bolt sends plain text, or JSON with blocks."""
+        return self.json()["text"] if self.body.startswith("{") else self.body
+
+
+def sign(secret: str, timestamp: str, body: str) -> str:
+    base = f"v0:{timestamp}:{body}".encode()
+    return "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
+
+
+class SlackSender:
+    """Posts to Baton's `/slack/events` the way Slack does."""
+
+    def __init__(self, base_url: str, secret: str, response_url: str = ""):
+        self.base_url = base_url.rstrip("/")
+        self.secret = secret
+        self.response_url = response_url
+
+    def post(
+        self,
+        body: str,
+        *,
+        secret: str | None = None,
+        timestamp: int | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Reply:
+        ts = str(timestamp if timestamp is not None else int(time.time()))
+        all_headers = {
+            "Content-Type": "application/x-www-form-urlencoded",
+            "X-Slack-Request-Timestamp": ts,
+            "X-Slack-Signature": sign(secret or self.secret, ts, body),
+            **(headers or {}),
+        }
+        request = urllib.request.Request(
+            f"{self.base_url}/slack/events", data=body.encode(), headers=all_headers, method="POST"
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=15) as resp:
+                return Reply(resp.status, resp.read().decode())
+        except urllib.error.HTTPError as err:
+            return Reply(err.code, err.read().decode())
+
+    def command(self, user: str, text: str = "", channel: str = "C0AGENTS01", **kw) -> Reply:
+        fields = {
+            "token": "legacy-unused",
+            "team_id": "T0000TEAM1",
+            "team_domain": "example",
+            "channel_id": channel,
+            "channel_name": "service-desk",
+            "user_id": user,
+            "user_name": user.lower(),
+            "command": "/major-incident",
+            "text": text,
+            "api_app_id": "A0000BATON",
+            "response_url": self.response_url,
+            "trigger_id": f"{next(_triggers)}.1234.abcdef",
+        }
+        return self.post(urlencode(fields), **kw)
+
+    def interaction(self, payload: dict, **kw) -> Reply:
+        return self.post(urlencode({"payload": json.dumps(payload)}), **kw)
+
+    def submit_view(self, user: str, view: dict, state: dict, **kw) -> Reply:
+        payload = {
+            "type": "view_submission",
+            "team": {"id": "T0000TEAM1"},
+            "user": {"id": user},
+            "api_app_id": "A0000BATON",
+            "trigger_id": f"{next(_triggers)}.1234.abcdef",
+            "view": {**view, "state": {"values": state}},
+        }
+        return self.interaction(payload, **kw)
+
+    def close_view(self, user: str, view: dict, state: dict) -> Reply:
+        payload = {
+            "type": "view_closed",
+            "team": {"id": "T0000TEAM1"},
+            "user": {"id": user},
+            "api_app_id": "A0000BATON",
+            "is_cleared": False,
+            "view": {**view, "state": {"values": state}},
+        }
+        return self.interaction(payload)
+
+    def click(self, user: str, message: dict, action_id: str, channel: str, **kw) -> Reply:
+        button = _find_element(message["blocks"], action_id)
+        payload = {
+            "type": "block_actions",
+            "team": {"id": "T0000TEAM1"},
+            "user": {"id": user},
+            "api_app_id": "A0000BATON",
+            "trigger_id": f"{next(_triggers)}.1234.abcdef",
+            "channel": {"id": channel},
+            "container": {"type": "message", "message_ts": message.get("ts")},
+            "message": message,
+            "response_url": self.response_url,
+            "actions": [
+                {
+                    "type": "button",
+                    "action_id": action_id,
+                    "block_id": button.get("_block_id", ""),
+                    "value": button.get("value"),
+                    "action_ts": str(time.time()),
+                }
+            ],
+        }
+        return self.interaction(payload, **kw)
+
+
+def _find_element(blocks: list[dict], action_id: str) -> dict:
+    for block in blocks:
+        for el in block.get("elements", []) or []:
+            if isinstance(el, dict) and el.get("action_id") == action_id:
+                return {**el, "_block_id": block.get("block_id", "")}
+    raise AssertionError(f"no element {action_id} in the message")
+
+
+def _opt(option: dict) -> dict:
+    return {"text": option["text"], "value": option["value"]}
+
+
+def fill(view: dict, answers: dict[str, Any]) -> dict:
+    """The `state.values` Slack sends for `view`: initial values, overridden by `answers`.
+
+    Keys of `answers` are block ids; values are what a person picks: a string for a text
+    input, an option value (or list of them) for selects, checkboxes and radio buttons,
+    a datetime for a date-time picker, None to clear.
+    """
+    state: dict[str, dict] = {}
+    for block in view["blocks"]:
+        if block.get("type") != "input":
+            continue
+        el = block["element"]
+        bid, kind = block["block_id"], el["type"]
+        options = {o["value"]: o for o in el.get("options", [])}
+        given = answers.get(bid, ...)
+        if kind == "plain_text_input":
+            value = el.get("initial_value") if given is ... else given
+            entry = {"type": kind, "value": value}
+        elif kind in ("static_select", "radio_buttons"):
+            initial = el.get("initial_option")
+            chosen = (
+                (_opt(initial) if initial else None)
+                if given is ...
+                else (_opt(options[given]) if given else None)
+            )
+            entry = {"type": kind, "selected_option": chosen}
+        elif kind in ("multi_static_select", "checkboxes"):
+            if given is ...:
+                chosen = [_opt(o) for o in el.get("initial_options") or []]
+            else:
+                chosen = [_opt(options[v]) for v in (given or [])]
+            entry = {"type": kind, "selected_options": chosen}
+        elif kind == "datetimepicker":
+            if given is ...:
+                stamp = el.get("initial_date_time")
+            else:
+                stamp = int(given.timestamp()) if isinstance(given, datetime) else given
+            entry = {"type": kind, "selected_date_time": stamp}
+        else:
+            raise AssertionError(f"fill() does not know {kind}")
+        state[bid] = {el["action_id"]: entry}
+    unknown = set(answers) - set(state)
+    if unknown:
+        raise AssertionError(f"no input blocks {sorted(unknown)} in the view")
+    return state

@@ -1,0 +1,189 @@
+"""The `baton` command line: help, clear configuration errors, manifest, migrate."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def baton(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None):
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("SLACK_", "BATON_")) and k not in ("DATABASE_URL", "PORT")
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", *args],
+        env={**clean, **(env or {})},
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_help_lists_the_commands(tmp_path):
+    result = baton("--help", cwd=tmp_path)
+    assert result.returncode == 0
+    for command in ("serve", "migrate", "check", "manifest"):
+        assert command in result.stdout
+
+
+def test_serve_without_a_token_exits_2_with_one_clear_line(tmp_path):
+    result = baton(
+        "serve",
+        env={
+            "SLACK_SIGNING_SECRET": "s",
+            "BATON_MIM_CHANNEL": "C0MIMS0001",
+            "BATON_STAKEHOLDER_CHANNEL": "C0STAKE001",
+        },
+        cwd=tmp_path,
+    )
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith("baton: SLACK_BOT_TOKEN is not set")
+    assert "Traceback" not in result.stderr
+
+
+def test_every_configuration_problem_gets_its_own_line(tmp_path):
+    result = baton(
+        "check",
+        env={
+            "SLACK_BOT_TOKEN": "xoxp-user-token",
+            "SLACK_SIGNING_SECRET": "s",
+            "BATON_MIM_CHANNEL": "#incidents",
+            "BATON_STAKEHOLDER_CHANNEL": "C0STAKE001",
+            "BATON_INITIAL_PHASE": "fifteen",
+            "BATON_CONFIG": str(tmp_path / "missing.toml"),
+        },
+        cwd=tmp_path,
+    )
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert lines == [
+        "baton: SLACK_BOT_TOKEN does not look like a bot token (it starts with xoxb-)",
+        "baton: BATON_MIM_CHANNEL '#incidents' is not a channel ID (like C0123456789; in Slack: "
+        "channel details, bottom of the About tab)",
+        "baton: BATON_INITIAL_PHASE: 'fifteen' is not a duration; write it like 15m, 90s or 1h",
+        f"baton: BATON_CONFIG ({tmp_path / 'missing.toml'}): no such file",
+    ]
+    assert "xoxp-user-token" not in result.stderr  # secrets never echoed
+
+
+def test_unreadable_config_file_is_reported(tmp_path):
+    config = tmp_path / "baton.toml"
+    config.write_text('services = "E-mail"\nticket_pattern = "(["\ncolour = 1\n')
+    result = baton(
+        "check",
+        env={
+            "SLACK_BOT_TOKEN": "xoxb-1",
+            "SLACK_SIGNING_SECRET": "s",
+            "BATON_MIM_CHANNEL": "C0MIMS0001",
+            "BATON_STAKEHOLDER_CHANNEL": "C0STAKE001",
+            "BATON_CONFIG": str(config),
+        },
+        cwd=tmp_path,
+    )
+    assert result.returncode == 2
+    err = result.stderr
+    assert "unknown setting 'colour'" in err
+    assert "'ticket_pattern' is not a regular expression" in err
+    assert "'services' must be a list of non-empty strings" in err
+
+    config.write_text("services = [\n")
+    result = baton(
+        "check",
+        env={
+            "BATON_CONFIG": str(config),
+            "SLACK_BOT_TOKEN": "xoxb-1",
+            "SLACK_SIGNING_SECRET": "s",
+            "BATON_MIM_CHANNEL": "C0MIMS0001",
+            "BATON_STAKEHOLDER_CHANNEL": "C0STAKE001",
+        },
+        cwd=tmp_path,
+    )
+    assert result.returncode == 2
+    assert "not valid TOML" in result.stderr
+
+
+def test_check_accepts_a_good_configuration(tmp_path):
+    config = tmp_path / "baton.toml"
+    config.write_text('services = ["Mail", "Web shop"]\n[update_intervals]\nP1 = "20m"\n')
+    result = baton(
+        "check",
+        env={
+            "SLACK_BOT_TOKEN": "xoxb-1",
+            "SLACK_SIGNING_SECRET": "s",
+            "BATON_MIM_CHANNEL": "C0MIMS0001",
+            "BATON_STAKEHOLDER_CHANNEL": "C0STAKE001",
+            "BATON_CONFIG": str(config),
+        },
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "services: 2" in result.stdout
+
+
+def test_dotenv_in_the_working_directory_is_read(tmp_path):
+    (tmp_path / ".env").write_text(
+        "SLACK_BOT_TOKEN=xoxb-from-dotenv\nSLACK_SIGNING_SECRET=s\n"
+        "BATON_MIM_CHANNEL=C0MIMS0001\n"
+        "BATON_STAKEHOLDER_CHANNEL=C0STAKE001\n"
+    )
+    result = baton("check", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+
+
+def test_migrate_creates_the_database(tmp_path):
+    result = baton("migrate", env={"DATABASE_URL": f"sqlite:///{tmp_path / 'b.db'}"}, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "b.db").exists()
+    again = baton("migrate", env={"DATABASE_URL": f"sqlite:///{tmp_path / 'b.db'}"}, cwd=tmp_path)
+    assert again.returncode == 0
+
+
+def test_migrate_reports_an_unreachable_database_in_one_line(tmp_path):
+    result = baton("migrate", env={"DATABASE_URL": "sqlite:////nonexistent/dir/b.db"}, cwd=tmp_path)
+    assert result.returncode == 2
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert result.stderr.startswith("baton: cannot migrate sqlite:////nonexistent/dir/b.db")
+
+
+def test_manifest_for_a_public_url(tmp_path):
+    result = baton("manifest", "https://baton.example.com", cwd=tmp_path)
+    assert result.returncode == 0
+    data = yaml.safe_load(result.stdout)
+    assert data["features"]["slash_commands"][0]["command"] == "/major-incident"
+    assert data["features"]["slash_commands"][0]["url"] == "https://baton.example.com/slack/events"
+    assert data["settings"]["interactivity"]["request_url"].endswith("/slack/events")
+    assert data["settings"]["socket_mode_enabled"] is False
+    assert "chat:write" in data["oauth_config"]["scopes"]["bot"]
+
+    bad = baton("manifest", "http://insecure.example.com", cwd=tmp_path)
+    assert bad.returncode == 2 and "https" in bad.stderr
+
+
+def test_the_repository_manifest_is_the_generated_one(tmp_path):
+    result = baton("manifest", "--socket-mode", cwd=tmp_path)
+    assert (ROOT / "manifest.yml").read_text() == result.stdout
+
+
+def test_the_readme_configuration_example_is_valid(tmp_path):
+    readme = (ROOT / "README.md").read_text()
+    example = readme.split("```toml\n", 1)[1].split("```", 1)[0]
+    (tmp_path / "baton.toml").write_text(example)
+    (tmp_path / "comms").mkdir()
+    from handover.settings import load_org_config
+
+    problems: list[str] = []
+    org = load_org_config(tmp_path / "baton.toml", problems)
+    assert problems == []
+    assert org.services == ["E-mail", "Payroll", "Customer website"]
+    assert org.update_intervals["P2"].total_seconds() == 3600

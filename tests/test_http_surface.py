@@ -1,0 +1,65 @@
+"""The HTTP surface: signatures checked on every request, health, and the real `baton serve`."""
+
+from __future__ import annotations
+
+import time
+import urllib.request
+
+from tests.conftest import AGENT
+
+
+def test_wrong_signature_is_refused_without_side_effects(baton):
+    reply = baton.slack.command(AGENT, "E-mail down everywhere", secret="not-the-secret")
+    assert reply.status == 401
+    time.sleep(0.3)
+    assert baton.fake.calls_to("views.open") == []
+    assert baton.handovers.latest_open_draft(AGENT) is None
+
+
+def test_stale_timestamp_is_refused(baton):
+    reply = baton.slack.command(
+        AGENT, "E-mail down everywhere", timestamp=int(time.time()) - 10 * 60
+    )
+    assert reply.status == 401
+    time.sleep(0.3)
+    assert baton.fake.calls_to("views.open") == []
+
+
+def test_unsigned_request_is_refused(baton):
+    request = urllib.request.Request(
+        f"{baton.url}/slack/events", data=b"command=%2Fmajor-incident", method="POST"
+    )
+    try:
+        urllib.request.urlopen(request, timeout=5)
+        raise AssertionError("an unsigned request was accepted")
+    except urllib.error.HTTPError as err:
+        assert err.code == 401
+
+
+def test_healthz_answers_when_the_database_does(baton):
+    with urllib.request.urlopen(f"{baton.url}/healthz", timeout=5) as resp:
+        assert resp.status == 200
+        assert b'"ok"' in resp.read()
+
+
+def test_healthz_is_503_when_the_database_is_gone(baton, tmp_path):
+    baton.db.engine.dispose()
+    (tmp_path / "baton.db").unlink()
+    (tmp_path / "baton.db").mkdir()  # a folder where the file was: SQLite cannot open it
+    try:
+        urllib.request.urlopen(f"{baton.url}/healthz", timeout=5)
+        raise AssertionError("healthz said ok without a database")
+    except urllib.error.HTTPError as err:
+        assert err.code == 503
+
+
+def test_baton_serve_process_migrates_and_serves(baton_process, fake_slack):
+    process = baton_process()
+    from tests.conftest import SECRET
+    from tests.slack_user import SlackSender
+
+    sender = SlackSender(process.url, SECRET, fake_slack.response_url)
+    reply = sender.command(AGENT, "Payroll is down for the whole company")
+    assert reply.status == 200
+    view = fake_slack.wait_for("views.open")[0].args["view"]
+    assert view["callback_id"] == "handover_step"
