@@ -12,9 +12,8 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.mrkdwn import SLACK, escape, slack_time
-from handover.checklist import FIELDS, display
+from handover.card_content import card_content
 from handover.models import Incident
-from handover.quality import assess
 from handover.settings import OrgConfig
 
 ACCEPT = "incident_accept"
@@ -34,52 +33,21 @@ def _md(text: str) -> MarkdownTextObject:
     return MarkdownTextObject(text=truncate(text), verbatim=True)
 
 
-def _value(incident: Incident, field_id: str, org: OrgConfig) -> str:
-    return display(FIELDS[field_id], incident.answers.get(field_id), org, SLACK)
-
-
 def card(incident: Incident, org: OrgConfig) -> tuple[str, list[dict]]:
     """The card's plain-text fallback and its blocks."""
-    v = lambda field_id: _value(incident, field_id, org)  # noqa: E731
-    quality = assess(incident.handed_over_answers)
-    headline = escape(incident.headline)
-    reporter = f"<@{incident.reporter_id}>"
-    phone = incident.answers.get("contact_phone")
-    if phone:
-        reporter += f" ({escape(phone)})"
-    priority = incident.priority
-    if incident.priority != incident.proposed_priority:
-        reason = (incident.answers.get("priority") or {}).get("reason", "")
-        priority += f" (proposed {incident.proposed_priority}; changed: {escape(reason)})"
-    gaps = ", ".join(g.label.lower() for g in quality.gaps) or "none"
+    c = card_content(incident, org, SLACK, mention=lambda user: f"<@{user}>")
+    facts = [("Priority", c.priority), *c.facts, ("Reported by", c.reporter)]
     blocks = [
-        HeaderBlock(text=f"{incident.reference} · {incident.priority} · major incident"[:150]),
-        SectionBlock(text=_md(f"*{headline}*")),
-        SectionBlock(
-            fields=[
-                _md(f"*Priority*\n{priority}"),
-                _md(f"*Services*\n{v('services')}"),
-                _md(f"*Impact*\n{v('impact_degree')}"),
-                _md(f"*Users affected (estimate)*\n{v('users_affected')}"),
-                _md(f"*Started*\n{v('started_at')}"),
-                _md(f"*Reported by*\n{reporter}"),
-            ]
-        ),
-        SectionBlock(text=_md(f"*Symptoms*\n{v('symptoms')}")),
-        SectionBlock(text=_md(f"*Business impact*\n{v('business_impact')}")),
-        SectionBlock(
-            fields=[
-                _md(f"*Actions already taken*\n{v('actions_taken')}"),
-                _md(f"*Suspected resolver groups*\n{v('resolver_groups')}"),
-                _md(f"*Workaround*\n{v('workaround')}"),
-                _md(f"*Security suspected*\n{v('security')}"),
-            ]
-        ),
+        HeaderBlock(text=c.title[:150]),
+        SectionBlock(text=_md(f"*{c.headline}*")),
+        SectionBlock(fields=[_md(f"*{label}*\n{value}") for label, value in facts]),
+        *(SectionBlock(text=_md(f"*{label}*\n{value}")) for label, value in c.sections),
+        SectionBlock(fields=[_md(f"*{label}*\n{value}") for label, value in c.follow_up]),
         ContextBlock(
             elements=[
                 _md(
                     f"Handed over {slack_time(incident.handed_over_at)} · handover quality "
-                    f"{BAND_DOT[quality.band]} {quality.score} % · gaps: {gaps}"
+                    f"{BAND_DOT[c.quality.band]} {c.quality.score} % · gaps: {c.gaps}"
                 )
             ]
         ),
@@ -95,9 +63,10 @@ def card(incident: Incident, org: OrgConfig) -> tuple[str, list[dict]]:
             ],
         ),
     ]
+    services = dict(c.facts)["Services"]
     text = (
-        f"{incident.reference} ({incident.priority}) handed over: {headline}. "
-        f"Services: {v('services')}. Press Accept to take ownership."
+        f"{incident.reference} ({incident.priority}) handed over: {c.headline}. "
+        f"Services: {services}. Press Accept to take ownership."
     )
     return truncate(text, 3000), [b.to_dict() for b in blocks]
 

@@ -5,7 +5,17 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -54,7 +64,8 @@ class Draft(Base):
 
 class Incident(Base):
     __tablename__ = "incidents"
-    __table_args__ = (UniqueConstraint("year", "seq", name="uq_incidents_year_seq"),)
+    # Drills number separately (DRILL-2026-0001) so they leave no gaps in the real sequence.
+    __table_args__ = (UniqueConstraint("is_drill", "year", "seq", name="uq_incidents_sequence"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     reference: Mapped[str] = mapped_column(String(32), unique=True)
@@ -75,6 +86,64 @@ class Incident(Base):
     handed_over_at: Mapped[datetime] = mapped_column(default=utcnow)
     mim_channel: Mapped[str] = mapped_column(String(32))
     card_ts: Mapped[str | None] = mapped_column(String(32), default=None)
+    is_drill: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Ownership and the phase clock.
+    owner_id: Mapped[str | None] = mapped_column(String(32), default=None)
+    accepted_at: Mapped[datetime | None] = mapped_column(default=None)
+    phase_ends_at: Mapped[datetime | None] = mapped_column(default=None)
+    trgs: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
+    trgs_engaged_at: Mapped[datetime | None] = mapped_column(default=None)
+    initial_comms_at: Mapped[datetime | None] = mapped_column(default=None)
+    last_update_at: Mapped[datetime | None] = mapped_column(default=None)
+    next_update_due_at: Mapped[datetime | None] = mapped_column(default=None)
+    resolved_at: Mapped[datetime | None] = mapped_column(default=None)
+    closed_at: Mapped[datetime | None] = mapped_column(default=None)
+    stood_down_reason: Mapped[str] = mapped_column(Text, default="", server_default="")
+    stakeholder_state: Mapped[str] = mapped_column(
+        String(16), default="investigating", server_default="investigating"
+    )
+
+
+class Deadline(Base):
+    """A moment the clock must act on. The row is the truth; APScheduler only wakes us up.
+
+    `status` goes pending → fired (claimed atomically, so it fires once across replicas) or
+    pending → cancelled.
+    """
+
+    __tablename__ = "deadlines"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    due_at: Mapped[datetime] = mapped_column(index=True)
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    fired_at: Mapped[datetime | None] = mapped_column(default=None)
+    late: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Outbox(Base):
+    """Something to say in Slack, stored in the same transaction as the change that caused it,
+    then delivered (with retries) by the bot. `key` makes one intent one message."""
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(120), unique=True)
+    incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id"), index=True)
+    # What to say (rendered by the front end from `params`), and where: card, thread, dm.
+    what: Mapped[str] = mapped_column(String(40))
+    target: Mapped[str] = mapped_column(String(16))
+    params: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    lease_until: Mapped[datetime | None] = mapped_column(default=None)
+    result_ts: Mapped[str | None] = mapped_column(String(32), default=None)
+    error: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class Event(Base):

@@ -46,8 +46,8 @@ class Review:
     quality: Quality
 
 
-def reference_for(year: int, seq: int) -> str:
-    return f"MI-{year}-{seq:04d}"
+def reference_for(year: int, seq: int, drill: bool = False) -> str:
+    return f"{'DRILL' if drill else 'MI'}-{year}-{seq:04d}"
 
 
 class Handovers:
@@ -134,16 +134,22 @@ class Handovers:
     def review(values: dict[str, Any]) -> Review:
         return Review(propose(values), assess(values))
 
-    def submit(self, draft_id: int, user_id: str, raw_review: dict[str, Any]) -> SubmitOutcome:
+    def submit(
+        self, draft_id: int, user_id: str, raw_review: dict[str, Any], *, drill: bool = False
+    ) -> SubmitOutcome:
+        """Hand the draft over: store the incident with its reference.
+
+        A drill is stored too, marked as one and numbered DRILL-…, and reaches nobody.
+        """
         review_step = step("review")
         for _ in range(5):  # retried only when two handovers race for the same reference
             try:
-                return self._submit_once(draft_id, user_id, review_step, raw_review)
+                return self._submit_once(draft_id, user_id, review_step, raw_review, drill)
             except IntegrityError:
                 continue
         raise RuntimeError("could not allocate an incident reference")
 
-    def _submit_once(self, draft_id, user_id, review_step, raw_review) -> SubmitOutcome:
+    def _submit_once(self, draft_id, user_id, review_step, raw_review, drill) -> SubmitOutcome:
         values = answers.parse_step(review_step, raw_review)
         with self.db.session() as s:
             draft = self._own_draft(s, draft_id, user_id)
@@ -173,9 +179,15 @@ class Handovers:
                     }
                 )
             year = now.year
-            seq = (s.scalar(select(func.max(Incident.seq)).where(Incident.year == year)) or 0) + 1
+            last = s.scalar(
+                select(func.max(Incident.seq)).where(
+                    Incident.year == year, Incident.is_drill.is_(drill)
+                )
+            )
+            seq = (last or 0) + 1
             incident = Incident(
-                reference=reference_for(year, seq),
+                reference=reference_for(year, seq, drill),
+                is_drill=drill,
                 year=year,
                 seq=seq,
                 headline=draft.answers["headline"],
