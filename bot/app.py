@@ -11,17 +11,19 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import (
     ConnectionErrorRetryHandler,
-    RateLimitErrorRetryHandler,
     ServerErrorRetryHandler,
 )
 
 from bot import cards, checklist_modal
 from bot.checklist_modal import CALLBACK_ID
+from bot.incident_actions import register_incident_actions
 from bot.mrkdwn import escape
 from handover.checklist import step
 from handover.durations import humanize
+from handover.incidents import Incidents
 from handover.service import Handovers, NotFound
 from handover.settings import Settings
+from handover.times import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -38,18 +40,15 @@ hand over fast, the incident manager fills the gaps."""
 @dataclass
 class Services:
     handovers: Handovers
+    incidents: Incidents
 
 
 def make_client(settings: Settings) -> WebClient:
-    """The Web API client: Slack's rate limits, server errors and dropped connections are
-    retried with back-off (Retry-After honoured) before anyone sees an error."""
-    client = WebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url)
+    """The Web API client. Dropped connections and Slack's 5xx are retried at once, briefly;
+    rate limits are not waited out inside a call: the outbox reschedules by Retry-After."""
+    client = WebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url, timeout=10)
     client.retry_handlers.extend(
-        [
-            RateLimitErrorRetryHandler(max_retry_count=3),
-            ServerErrorRetryHandler(max_retry_count=3),
-            ConnectionErrorRetryHandler(max_retry_count=3),
-        ]
+        [ServerErrorRetryHandler(max_retry_count=2), ConnectionErrorRetryHandler(max_retry_count=2)]
     )
     return client
 
@@ -65,7 +64,7 @@ def build_app(settings: Settings, services: Services, client: WebClient | None =
     )
     register_command(app, settings, services)
     register_checklist(app, settings, services)
-    register_card_actions(app, settings, services)
+    register_incident_actions(app, settings, services.incidents)
 
     @app.error
     def on_error(error: Exception, body: dict) -> None:
@@ -90,7 +89,7 @@ def register_command(app: App, settings: Settings, services: Services) -> None:
             ack(text=HELP)
             return
         if word == "status":
-            ack(text=_status(handovers, rest))
+            ack(text=_status(handovers, settings, rest))
             return
         if word == "resume":
             draft = handovers.latest_open_draft(user)
@@ -114,14 +113,14 @@ def _review_for(draft):
     return Handovers.review(draft.answers) if draft.step == "review" else None
 
 
-def _status(handovers: Handovers, reference: str) -> str:
+def _status(handovers: Handovers, settings: Settings, reference: str) -> str:
     reference = reference.strip()
     if not reference:
         return f"Which incident? For example: `{COMMAND} status MI-2026-0001`."
     incident = handovers.find(reference)
     if incident is None:
         return f"No incident {escape(reference)} was found. References look like MI-2026-0001."
-    return cards.status_text(incident)
+    return cards.status_text(incident, settings, utcnow())
 
 
 def register_checklist(app: App, settings: Settings, services: Services) -> None:
@@ -136,7 +135,7 @@ def register_checklist(app: App, settings: Settings, services: Services) -> None
         raw = checklist_modal.read_state(the_step, view.get("state", {}).get("values", {}))
         try:
             if the_step.id == "review":
-                _submit(ack, handovers, settings, client, meta["draft"], user, raw)
+                _submit(ack, handovers, settings, meta["draft"], user, raw)
                 return
             outcome = handovers.save_step(meta["draft"], user, the_step.id, raw)
         except NotFound:
@@ -185,13 +184,7 @@ def _gone_view() -> dict:
 
 
 def _submit(
-    ack: Ack,
-    handovers: Handovers,
-    settings: Settings,
-    client: WebClient,
-    draft_id: int,
-    user: str,
-    raw: dict,
+    ack: Ack, handovers: Handovers, settings: Settings, draft_id: int, user: str, raw: dict
 ) -> None:
     outcome = handovers.submit(draft_id, user, raw)
     if outcome.invalid_step:
@@ -212,40 +205,10 @@ def _submit(
         ack(response_action="errors", errors=checklist_modal.error_blocks(outcome.errors))
         return
     incident = outcome.incident
+    # The card and the agent's message went into the outbox with the incident itself.
     ack(
         response_action="update",
         view=checklist_modal.confirmation_view(
             incident.reference, incident.mim_channel, humanize(settings.initial_phase)
         ),
     )
-    if outcome.already_submitted:
-        return
-    text, blocks = cards.card(incident, settings.org)
-    posted = client.chat_postMessage(
-        channel=incident.mim_channel,
-        text=text,
-        blocks=blocks,
-        unfurl_links=False,
-        unfurl_media=False,
-    )
-    handovers.record_card(incident.id, posted["channel"], posted["ts"])
-    client.chat_postMessage(
-        channel=user,
-        text=(
-            f"You handed over *{incident.reference}*: {escape(incident.headline)}. "
-            f"The incident managers have it in <#{incident.mim_channel}>. "
-            f"`{COMMAND} status {incident.reference}` shows where it stands."
-        ),
-        unfurl_links=False,
-    )
-
-
-def register_card_actions(app: App, settings: Settings, services: Services) -> None:
-    @app.action(cards.ACCEPT)
-    def accept(ack: Ack, body: dict, client: WebClient) -> None:
-        ack()
-        client.chat_postEphemeral(
-            channel=body["channel"]["id"],
-            user=body["user"]["id"],
-            text="Accepting from the card is not available yet in this version of Baton.",
-        )

@@ -1,10 +1,13 @@
-"""The handover card in the managers' channel, and the short messages around it."""
+"""The handover card in the managers' channel: the record, its owner, phase and controls."""
 
 from __future__ import annotations
+
+from datetime import datetime
 
 from slack_sdk.models.blocks import (
     ActionsBlock,
     ButtonElement,
+    ConfirmObject,
     ContextBlock,
     HeaderBlock,
     MarkdownTextObject,
@@ -13,10 +16,20 @@ from slack_sdk.models.blocks import (
 
 from bot.mrkdwn import SLACK, escape, slack_time
 from handover.card_content import card_content
+from handover.clock import objectives
+from handover.durations import humanize
+from handover.incidents import key_durations
 from handover.models import Incident
-from handover.settings import OrgConfig
+from handover.settings import Settings
 
 ACCEPT = "incident_accept"
+ENGAGE = "incident_engage"
+INITIAL_COMMS = "incident_initial_comms"
+UPDATE = "incident_update"
+HAND_ON = "incident_hand_on"
+STAND_DOWN = "incident_stand_down"
+RESOLVE = "incident_resolve"
+CLOSE = "incident_close"
 SECTION_LIMIT = 3000
 BAND_DOT = {"green": "🟢", "amber": "🟠", "red": "🔴"}
 
@@ -33,13 +46,101 @@ def _md(text: str) -> MarkdownTextObject:
     return MarkdownTextObject(text=truncate(text), verbatim=True)
 
 
-def card(incident: Incident, org: OrgConfig) -> tuple[str, list[dict]]:
-    """The card's plain-text fallback and its blocks."""
-    c = card_content(incident, org, SLACK, mention=lambda user: f"<@{user}>")
+def status_line(incident: Incident, settings: Settings, now: datetime) -> str:
+    """Who owns it, which phase, and what is due next: follow-through at a glance."""
+    owner = f"<@{incident.owner_id}>" if incident.owner_id else None
+    phase_length = humanize(settings.initial_phase)
+    if incident.status == "stood_down":
+        return (
+            f":octagonal_sign: *Stood down* by {owner}: not a major incident. "
+            f"{escape(incident.stood_down_reason)}"
+        )
+    if incident.status == "closed":
+        return f":checkered_flag: *Closed* {slack_time(incident.closed_at)} · owner {owner}"
+    if incident.status == "resolved":
+        return (
+            f":white_check_mark: *Resolved* {slack_time(incident.resolved_at)} · owner "
+            f"{owner} · next: close it once the fix is confirmed"
+        )
+    who = f"*Owner:* {owner}" if owner else "*Waiting for a manager to accept*"
+    if incident.phase == "initial":
+        return f"{who} · *Phase:* first {phase_length}, ends {slack_time(incident.phase_ends_at)}"
+    due = incident.next_update_due_at
+    next_update = ""
+    if due:
+        overdue = " :warning: *overdue*" if now > due else ""
+        next_update = f" · next stakeholder update due {slack_time(due)}{overdue}"
+    return f"{who} · *Phase:* post {phase_length}{next_update}"
+
+
+def objectives_line(incident: Incident) -> str:
+    t0 = incident.handed_over_at
+    parts = []
+    for o in objectives(incident):
+        if o.done_at:
+            parts.append(f":white_check_mark: {o.label} ({humanize(o.done_at - t0)})")
+        else:
+            parts.append(f":white_large_square: {o.label}")
+    if incident.trgs:
+        parts[1] += ": " + ", ".join(escape(g) for g in incident.trgs)
+    return " · ".join(parts)
+
+
+def _button(
+    text: str,
+    action_id: str,
+    incident: Incident,
+    style: str | None = None,
+    confirm: ConfirmObject | None = None,
+) -> ButtonElement:
+    return ButtonElement(
+        text=text, action_id=action_id, value=str(incident.id), style=style, confirm=confirm
+    )
+
+
+def controls(incident: Incident) -> list[ButtonElement]:
+    """The buttons that make sense now. There is no 'send back to the agent', by design."""
+    if incident.status == "handed_over":
+        return [_button("Accept ownership", ACCEPT, incident, "primary")]
+    if incident.status == "accepted":
+        buttons = [_button("Engage resolver groups", ENGAGE, incident)]
+        if incident.initial_comms_at is None:
+            buttons.append(_button("Mark initial comms sent", INITIAL_COMMS, incident))
+        else:
+            buttons.append(_button("Record update sent", UPDATE, incident))
+        return [
+            *buttons,
+            _button("Hand on", HAND_ON, incident),
+            _button("Stand down", STAND_DOWN, incident),
+            _button("Resolve", RESOLVE, incident, "primary"),
+        ]
+    if incident.status == "resolved":
+        return [
+            _button(
+                "Close incident",
+                CLOSE,
+                incident,
+                "primary",
+                ConfirmObject(
+                    title="Close the incident?",
+                    text="The fix is confirmed and nothing more is due.",
+                    confirm="Close",
+                    deny="Not yet",
+                ),
+            )
+        ]
+    return []
+
+
+def card(incident: Incident, settings: Settings, now: datetime) -> tuple[str, list[dict]]:
+    """The card's plain-text fallback and its blocks, for the incident as it is now."""
+    c = card_content(incident, settings.org, SLACK, mention=lambda user: f"<@{user}>")
     facts = [("Priority", c.priority), *c.facts, ("Reported by", c.reporter)]
     blocks = [
         HeaderBlock(text=c.title[:150]),
         SectionBlock(text=_md(f"*{c.headline}*")),
+        SectionBlock(text=_md(status_line(incident, settings, now))),
+        ContextBlock(elements=[_md(objectives_line(incident))]),
         SectionBlock(fields=[_md(f"*{label}*\n{value}") for label, value in facts]),
         *(SectionBlock(text=_md(f"*{label}*\n{value}")) for label, value in c.sections),
         SectionBlock(fields=[_md(f"*{label}*\n{value}") for label, value in c.follow_up]),
@@ -51,30 +152,30 @@ def card(incident: Incident, org: OrgConfig) -> tuple[str, list[dict]]:
                 )
             ]
         ),
-        ActionsBlock(
-            block_id="incident_actions",
-            elements=[
-                ButtonElement(
-                    text="Accept ownership",
-                    action_id=ACCEPT,
-                    style="primary",
-                    value=str(incident.id),
-                ),
-            ],
-        ),
     ]
+    if incident.status == "closed":
+        durations = " · ".join(
+            f"{label} {humanize(d) if d is not None else 'not reached'}"
+            for label, d in key_durations(incident)
+        )
+        blocks.append(SectionBlock(text=_md(f"*Key durations:* {durations}")))
+    buttons = controls(incident)
+    if buttons:
+        blocks.append(ActionsBlock(block_id="incident_actions", elements=buttons))
     services = dict(c.facts)["Services"]
+    state = incident.status.replace("_", " ")
     text = (
-        f"{incident.reference} ({incident.priority}) handed over: {c.headline}. "
-        f"Services: {services}. Press Accept to take ownership."
+        f"{incident.reference} ({incident.priority}, {state}): {c.headline}. Services: {services}."
     )
+    if incident.status == "handed_over":
+        text += " Press Accept to take ownership."
     return truncate(text, 3000), [b.to_dict() for b in blocks]
 
 
-def status_text(incident: Incident) -> str:
+def status_text(incident: Incident, settings: Settings, now: datetime) -> str:
     return (
         f"*{incident.reference}* · {incident.priority} · {escape(incident.headline)}\n"
-        f"Status: {incident.status.replace('_', ' ')} · phase: {incident.phase} · "
-        f"handed over {slack_time(incident.handed_over_at)} by <@{incident.reporter_id}> · "
+        f"{status_line(incident, settings, now)}\n"
+        f"Handed over {slack_time(incident.handed_over_at)} by <@{incident.reporter_id}> · "
         f"handover quality {incident.quality_score} % ({incident.quality_band})"
     )

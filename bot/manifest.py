@@ -7,6 +7,7 @@ import yaml
 from bot.app import COMMAND
 from bot.server import EVENTS_PATH
 
+# *:history: after a crash, to check whether a message already went out before re-sending it.
 BOT_SCOPES = [
     "commands",
     "chat:write",
@@ -14,6 +15,9 @@ BOT_SCOPES = [
     "im:write",
     "users:read",
     "usergroups:read",
+    "channels:history",
+    "groups:history",
+    "im:history",
 ]
 
 

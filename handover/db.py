@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -21,11 +21,18 @@ def make_engine(url: str) -> Engine:
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record) -> None:
+            dbapi_conn.isolation_level = None  # let the "begin" hook below start transactions
             cursor = dbapi_conn.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA busy_timeout=30000")
             cursor.close()
+
+        @event.listens_for(engine, "begin")
+        def _begin_immediate(conn) -> None:
+            # Take the write lock up front: a transaction that read first and writes later
+            # would otherwise fail to upgrade when another process wrote in between (WAL).
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
     return create_engine(url, pool_pre_ping=True)
@@ -50,12 +57,18 @@ class Database:
         self.url = url
         self.engine = make_engine(url)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        # Called with a unit of work's `info` once it is committed: new deadlines to schedule,
+        # outbox rows to deliver. Only after commit, so nobody acts on a rolled-back change.
+        self.after_commit: list[Callable[[dict], None]] = []
 
     @contextmanager
     def session(self) -> Iterator[Session]:
         """One unit of work: committed on success, rolled back on error."""
-        with self._sessions() as s, s.begin():
-            yield s
+        with self._sessions() as s:
+            with s.begin():
+                yield s
+            for listener in self.after_commit:
+                listener(s.info)
 
     def healthy(self) -> bool:
         try:

@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from handover import answers
 from handover.checklist import STEP_IDS, STEPS, next_step_id, step
 from handover.db import Database
+from handover.incidents import on_handover
 from handover.models import Draft, Event, Incident
 from handover.priority import Proposal, propose
 from handover.quality import Quality, assess
@@ -207,6 +208,8 @@ class Handovers:
             s.add(incident)
             s.flush()
             draft.incident_id = incident.id
+            if not drill:
+                on_handover(s, incident, self.settings, now)
             s.add(
                 Event(
                     incident_id=incident.id,

@@ -13,9 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.app import Services, build_app
+from bot.runtime import Runtime, build_runtime
 from bot.server import make_http_server, wsgi_app
 from handover.db import Database, migrate
+from handover.incidents import Incidents
 from handover.service import Handovers
 from handover.settings import Settings, load_settings
 from tests.fake_slack import FakeSlack
@@ -70,27 +71,35 @@ class RunningBaton:
     settings: Settings
     db: Database
     handovers: Handovers
+    incidents: Incidents
+    runtime: Runtime
     slack: SlackSender
     fake: FakeSlack
 
 
 @pytest.fixture
 def baton(env, fake_slack: FakeSlack) -> Iterator[RunningBaton]:
-    """`baton serve`'s HTTP app, in-process on a real loopback port."""
+    """`baton serve`'s HTTP app with its clock and delivery, in-process on a loopback port."""
     settings = load_settings(require_slack=True, env_file=None)
     migrate(settings.database_url)
-    db = Database(settings.database_url)
-    handovers = Handovers(db, settings)
-    app = build_app(settings, Services(handovers=handovers))
-    server = make_http_server(wsgi_app(app, db), port=0, host="127.0.0.1")
+    runtime = build_runtime(settings)
+    runtime.start()
+    server = make_http_server(wsgi_app(runtime.app, runtime.db), port=0, host="127.0.0.1")
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     url = f"http://127.0.0.1:{server.effective_port}"
     yield RunningBaton(
-        url, settings, db, handovers, SlackSender(url, SECRET, fake_slack.response_url), fake_slack
+        url,
+        settings,
+        runtime.db,
+        runtime.services.handovers,
+        runtime.services.incidents,
+        runtime,
+        SlackSender(url, SECRET, fake_slack.response_url),
+        fake_slack,
     )
     server.close()
-    db.dispose()
+    runtime.stop()
 
 
 def free_port() -> int:

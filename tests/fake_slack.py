@@ -16,6 +16,13 @@ from typing import Any
 from urllib.parse import parse_qs
 
 BOT_USER = "UBATON0001"
+
+
+def dm(user: str) -> str:
+    """The direct-message channel Slack opens with `user` (conversations.open)."""
+    return "D" + user[1:]
+
+
 TEAM = "T0000TEAM1"
 
 
@@ -24,6 +31,7 @@ class Call:
     method: str
     args: dict[str, Any]
     at: float = field(default_factory=time.time)
+    result: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -42,6 +50,7 @@ class FakeSlack:
         self._lock = threading.Condition()
         self._ts = itertools.count(1)
         self._views = itertools.count(1)
+        self.messages: dict[str, list[dict]] = {}  # channel → posted messages, oldest first
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self.server.daemon_threads = True
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -93,6 +102,14 @@ class FakeSlack:
                     raise AssertionError(f"{count} call(s) of {method} expected; saw {seen}")
                 self._lock.wait(remaining)
 
+    def thread(self, ts: str) -> list[str]:
+        """The texts posted in the thread of message `ts`, in order."""
+        return [
+            c.args["text"]
+            for c in self.calls_to("chat.postMessage")
+            if c.args.get("thread_ts") == ts
+        ]
+
     def reset(self) -> None:
         with self._lock:
             self.calls.clear()
@@ -120,17 +137,40 @@ class FakeSlack:
             ts = args.get("ts") or f"{1700000000 + next(self._ts)}.000100"
             channel = args.get("channel")
             if channel and channel.startswith("U"):  # a DM: Slack answers with the IM channel
-                channel = "D" + channel[1:]
+                channel = dm(channel)
+            if method == "chat.postMessage":
+                metadata = args.get("metadata")
+                if isinstance(metadata, str):
+                    metadata = json.loads(metadata)
+                self.messages.setdefault(channel, []).append(
+                    {
+                        "ts": ts,
+                        "text": args.get("text"),
+                        "thread_ts": args.get("thread_ts"),
+                        "metadata": metadata,
+                    }
+                )
             return {
                 "ok": True,
                 "channel": channel,
                 "ts": ts,
                 "message": {"text": args.get("text"), "ts": ts},
             }
+        if method in ("conversations.history", "conversations.replies"):
+            posted = self.messages.get(args.get("channel"), [])
+            if method == "conversations.history":
+                found = [m for m in posted if not m["thread_ts"]][::-1]
+            else:
+                found = [m for m in posted if args.get("ts") in (m["ts"], m["thread_ts"])]
+            with_metadata = str(args.get("include_all_metadata", "")).lower() in ("1", "true")
+            messages = [
+                {k: v for k, v in m.items() if k != "metadata" or with_metadata} for m in found
+            ]
+            return {"ok": True, "has_more": False, "messages": messages}
         if method == "chat.postEphemeral":
             return {"ok": True, "message_ts": f"{1700000000 + next(self._ts)}.000200"}
         if method == "conversations.open":
-            return {"ok": True, "channel": {"id": "D" + str(args.get("users", "X"))[1:]}}
+            return {"ok": True, "channel": {"id": dm(str(args.get("users", "UX")))}}
         if method == "usergroups.users.list":
             return {"ok": True, "users": []}
         return {"ok": False, "error": "unknown_method"}
@@ -142,6 +182,11 @@ class FakeSlack:
             def log_message(self, *args) -> None:  # keep test output quiet
                 pass
 
+            def do_GET(self) -> None:
+                path, _, query = self.path.partition("?")
+                self.path = path
+                self._handle({k: v[0] for k, v in parse_qs(query).items()})
+
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length).decode("utf-8")
@@ -149,6 +194,9 @@ class FakeSlack:
                     args = json.loads(raw or "{}")
                 else:
                     args = {k: v[0] for k, v in parse_qs(raw).items()}
+                self._handle(args)
+
+            def _handle(self, args: dict) -> None:
                 if self.path.startswith("/response/"):
                     with fake._lock:
                         fake.responses.append(Call("response_url", args))
@@ -170,9 +218,9 @@ class FakeSlack:
                         failure.headers,
                     )
                     return
-                body = fake.answer(method, args)
                 with fake._lock:
-                    fake.calls.append(Call(method, args))
+                    body = fake.answer(method, args)
+                    fake.calls.append(Call(method, args, result=body))
                     fake._lock.notify_all()
                 self._send(200, body)
 

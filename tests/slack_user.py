@@ -186,6 +186,9 @@ def fill(view: dict, answers: dict[str, Any]) -> dict:
             else:
                 stamp = int(given.timestamp()) if isinstance(given, datetime) else given
             entry = {"type": kind, "selected_date_time": stamp}
+        elif kind == "users_select":
+            user = el.get("initial_user") if given is ... else given
+            entry = {"type": kind, "selected_user": user}
         else:
             raise AssertionError(f"fill() does not know {kind}")
         state[bid] = {el["action_id"]: entry}

@@ -2,70 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import time
 from datetime import UTC, datetime, timedelta
 
 from handover.models import Incident
 from tests.conftest import AGENT, MIM_CHANNEL
+from tests.fake_slack import dm
+from tests.flows import NOW, STEP1, STEP2, STEP3, open_checklist, submit, texts, walk_to_review
 from tests.slack_user import fill
-
-NOW = datetime.now(UTC).replace(second=0, microsecond=0)
-
-STEP1 = {
-    "f:headline": "E-mail down for all staff at head office",
-    "f:services": ["E-mail"],
-    "f:symptoms": 'Outlook says "Cannot connect to server" (0x800CCC0E)',
-    "f:impact_degree": "full_outage",
-    "f:started_at": NOW - timedelta(minutes=40),
-    "f:started_at:flags": ["approximate"],
-    "f:first_reported_at": NOW - timedelta(minutes=30),
-    "f:detection": "ticket_spike",
-}
-STEP2 = {
-    "f:users_affected": "over-1000",
-    "f:user_types": ["staff"],
-    "f:locations": ["Head office"],
-    "f:vip": "no",
-    "f:business_impact": "Nobody can e-mail customers; order confirmations are stuck.",
-    "f:deadline:flags": ["none"],
-}
-STEP3 = {
-    "f:trend": "worsening",
-    "f:recent_changes": "yes",
-    "f:recent_changes:detail": "CHG0042 mail relay patch last night",
-    "f:actions_taken": "Restarted Outlook on three PCs; no change.",
-    "f:workaround": "yes",
-    "f:workaround:detail": "Outlook on the web works",
-    "f:resolver_groups": ["Servers and cloud"],
-    "f:security": "no",
-    "f:related_refs": "INC0012345, INC0012346 INC0012345",
-}
-
-
-def open_checklist(baton, text: str = "") -> dict:
-    reply = baton.slack.command(AGENT, text)
-    assert reply.status == 200
-    opened = baton.fake.wait_for("views.open")[-1]
-    view = opened.args["view"]
-    return json.loads(view) if isinstance(view, str) else view
-
-
-def submit(baton, view: dict, answers: dict) -> dict:
-    reply = baton.slack.submit_view(AGENT, view, fill(view, answers))
-    assert reply.status == 200, reply.body
-    return reply.json()
-
-
-def walk_to_review(baton) -> dict:
-    view = open_checklist(baton, "E-mail down")
-    view = submit(baton, view, STEP1)["view"]
-    view = submit(baton, view, STEP2)["view"]
-    return submit(baton, view, STEP3)["view"]
-
-
-def texts(blocks: list[dict]) -> str:
-    return json.dumps(blocks, ensure_ascii=False)
 
 
 def test_slash_command_opens_step_one_with_the_typed_headline(baton):
@@ -116,10 +60,10 @@ def test_whole_handover_reaches_the_managers_channel(baton):
     accept = next(el for b in blocks if b["type"] == "actions" for el in b["elements"])
     assert accept["text"]["text"].startswith("Accept")
     assert accept["style"] == "primary"
-    assert card.args["text"].startswith(f"MI-{year}-0001 (P1) handed over")
+    assert card.args["text"].startswith(f"MI-{year}-0001 (P1, handed over): E-mail down")
 
-    dm = baton.fake.wait_for("chat.postMessage", where=lambda a: a["channel"] == AGENT)[0]
-    assert f"MI-{year}-0001" in dm.args["text"]
+    direct = baton.fake.wait_for("chat.postMessage", where=lambda a: a["channel"] == dm(AGENT))[0]
+    assert f"MI-{year}-0001" in direct.args["text"]
 
     with baton.db.session() as s:
         incident = s.query(Incident).one()
@@ -292,7 +236,7 @@ def test_help_and_status(baton):
     reply = baton.slack.command(AGENT, f"status mi-{year}-0001")
     status = reply.text
     assert f"*MI-{year}-0001* · P1" in status
-    assert "handed over" in status
+    assert "Waiting for a manager to accept" in status and "Handed over" in status
 
     reply = baton.slack.command(AGENT, "status MI-1999-0042")
     assert "No incident MI-1999-0042 was found" in reply.text

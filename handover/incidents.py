@@ -1,0 +1,382 @@
+"""Ownership and the life of an incident after handover: accept, engage resolver groups, comms,
+updates, hand on, stand down, resolve, close. Every change lands in the timeline (events) and
+says what it has to say through the outbox, in the same transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+
+from handover import outbox
+from handover.clock import (
+    ACTIVE,
+    ESCALATION,
+    cancel,
+    plan_first_phase,
+    plan_update_cycle,
+    refresh_card,
+    say_in_thread,
+)
+from handover.db import Database
+from handover.models import Event, Incident
+from handover.settings import Settings
+from handover.times import to_iso, utcnow
+
+# Why an action was refused; the front end words it.
+NOT_FOUND = "not_found"
+NOT_OWNER = "not_owner"
+NOT_ACTIVE = "not_active"
+ALREADY_OWNED = "already_owned"
+NOT_RESOLVED = "not_resolved"
+INVALID = "invalid"
+
+
+@dataclass
+class Outcome:
+    ok: bool
+    incident: Incident | None = None
+    refusal: str | None = None
+    message: str = ""  # for INVALID: what is wrong, in words
+
+
+def on_handover(s: Session, incident: Incident, settings: Settings, now: datetime) -> None:
+    """The card goes to the managers (T0), the clock starts, the agent is told."""
+    outbox.enqueue(
+        s,
+        f"card:{incident.id}:post",
+        outbox.CARD_POST,
+        outbox.CARD,
+        incident_id=incident.id,
+        now=now,
+    )
+    outbox.enqueue(
+        s,
+        f"dm:{incident.id}:handed_over",
+        "handed_over",
+        outbox.DM,
+        incident_id=incident.id,
+        params={"user": incident.reporter_id},
+        now=now,
+    )
+    plan_first_phase(s, incident, settings, now)
+
+
+def key_durations(incident: Incident) -> list[tuple[str, timedelta | None]]:
+    """From handover to each milestone (None: not reached)."""
+    t0 = incident.handed_over_at
+
+    def since(at: datetime | None) -> timedelta | None:
+        return at - t0 if at else None
+
+    return [
+        ("handover → accepted", since(incident.accepted_at)),
+        ("→ resolver groups engaged", since(incident.trgs_engaged_at)),
+        ("→ first comms", since(incident.initial_comms_at)),
+        ("→ resolved", since(incident.resolved_at)),
+    ]
+
+
+class Incidents:
+    def __init__(self, db: Database, settings: Settings, now: Callable[[], datetime] = utcnow):
+        self.db = db
+        self.settings = settings
+        self.now = now
+
+    def get(self, incident_id: int) -> Incident | None:
+        with self.db.session() as s:
+            return s.get(Incident, incident_id)
+
+    # Helpers --------------------------------------------------------------------------------
+
+    def _record(
+        self,
+        s: Session,
+        incident: Incident,
+        actor: str,
+        kind: str,
+        now: datetime,
+        detail: dict[str, Any] | None = None,
+        *,
+        thread: bool = True,
+    ) -> Event:
+        """The event, a line in the card's thread saying so, and the card refreshed."""
+        detail = detail or {}
+        event = Event(incident_id=incident.id, at=now, actor=actor, kind=kind, detail=detail)
+        s.add(event)
+        s.flush()
+        if thread:
+            say_in_thread(
+                s,
+                incident,
+                f"event:{event.id}",
+                kind,
+                {**detail, "actor": actor, "at": to_iso(now)},
+                now,
+            )
+        refresh_card(s, incident, f"event:{event.id}", now)
+        return event
+
+    def _late_by(self, incident: Incident, now: datetime) -> int | None:
+        """Seconds past the first phase's end, for an objective met late; None when in time."""
+        if incident.phase_ends_at and now > incident.phase_ends_at:
+            return int((now - incident.phase_ends_at).total_seconds())
+        return None
+
+    def _owned(
+        self,
+        s: Session,
+        incident_id: int,
+        user: str,
+        action: str,
+        statuses: tuple[str, ...] = ("accepted",),
+    ) -> tuple[Incident | None, Outcome | None]:
+        """The incident if `user` owns it and it is in one of `statuses`; else the refusal."""
+        incident = s.get(Incident, incident_id)
+        if incident is None:
+            return None, Outcome(False, refusal=NOT_FOUND)
+        if incident.owner_id != user:
+            s.add(
+                Event(
+                    incident_id=incident.id,
+                    at=self.now(),
+                    actor=user,
+                    kind="denied",
+                    detail={"action": action, "owner": incident.owner_id},
+                )
+            )
+            return None, Outcome(False, incident, NOT_OWNER)
+        if incident.status not in statuses:
+            refusal = NOT_RESOLVED if statuses == ("resolved",) else NOT_ACTIVE
+            return None, Outcome(False, incident, refusal)
+        return incident, None
+
+    def check_owner(self, incident_id: int, user: str, action: str) -> Outcome:
+        """May `user` act on the incident as its owner? A refusal is recorded."""
+        with self.db.session() as s:
+            incident, refused = self._owned(s, incident_id, user, action)
+            return refused or Outcome(True, incident)
+
+    # Actions --------------------------------------------------------------------------------
+
+    def accept(self, incident_id: int, user: str) -> Outcome:
+        """Claim ownership atomically: of two managers clicking at once, exactly one wins."""
+        with self.db.session() as s:
+            now = self.now()
+            incident = s.get(Incident, incident_id)
+            if incident is None:
+                return Outcome(False, refusal=NOT_FOUND)
+            if incident.status not in ACTIVE:
+                return Outcome(False, incident, NOT_ACTIVE)
+            won = s.execute(
+                update(Incident)
+                .where(Incident.id == incident_id, Incident.owner_id.is_(None))
+                .values(owner_id=user, accepted_at=now, status="accepted")
+            ).rowcount
+            s.refresh(incident)
+            if won != 1:
+                return Outcome(False, incident, ALREADY_OWNED)
+            cancel(s, incident.id, (ESCALATION,))
+            waited = int((now - incident.handed_over_at).total_seconds())
+            self._record(
+                s,
+                incident,
+                user,
+                "accepted",
+                now,
+                {"after_s": waited, "late_by_s": self._late_by(incident, now)},
+            )
+            outbox.enqueue(
+                s,
+                f"dm:{incident.id}:accepted",
+                "accepted_dm",
+                outbox.DM,
+                incident_id=incident.id,
+                params={"user": incident.reporter_id, "owner": user},
+                now=now,
+            )
+            return Outcome(True, incident)
+
+    def engage(self, incident_id: int, user: str, groups: list[str]) -> Outcome:
+        groups = [g for g in dict.fromkeys(groups) if g in self.settings.org.resolver_groups]
+        if not groups:
+            return Outcome(False, refusal=INVALID, message="Choose at least one resolver group.")
+        with self.db.session() as s:
+            incident, refused = self._owned(s, incident_id, user, "engage")
+            if refused:
+                return refused
+            now = self.now()
+            first = incident.trgs_engaged_at is None
+            incident.trgs = list(dict.fromkeys([*incident.trgs, *groups]))
+            if first:
+                incident.trgs_engaged_at = now
+            self._record(
+                s,
+                incident,
+                user,
+                "trgs_engaged",
+                now,
+                {
+                    "groups": groups,
+                    "after_s": int((now - incident.handed_over_at).total_seconds()),
+                    "late_by_s": self._late_by(incident, now) if first else None,
+                },
+            )
+            return Outcome(True, incident)
+
+    def initial_comms_sent(self, incident_id: int, user: str) -> Outcome:
+        with self.db.session() as s:
+            incident, refused = self._owned(s, incident_id, user, "initial_comms")
+            if refused:
+                return refused
+            if incident.initial_comms_at is not None:
+                return Outcome(
+                    False, incident, INVALID, "The initial comms are already recorded as sent."
+                )
+            now = self.now()
+            incident.initial_comms_at = now
+            plan_update_cycle(s, incident, self.settings, base=now)
+            self._record(
+                s,
+                incident,
+                user,
+                "initial_comms_sent",
+                now,
+                {
+                    "after_s": int((now - incident.handed_over_at).total_seconds()),
+                    "late_by_s": self._late_by(incident, now),
+                    "next_update_at": to_iso(incident.next_update_due_at),
+                },
+            )
+            return Outcome(True, incident)
+
+    def update_sent(self, incident_id: int, user: str) -> Outcome:
+        """A stakeholder update went out: on time or not, and the next one is due."""
+        with self.db.session() as s:
+            incident, refused = self._owned(s, incident_id, user, "update")
+            if refused:
+                return refused
+            now = self.now()
+            was_due = incident.next_update_due_at
+            incident.last_update_at = now
+            plan_update_cycle(s, incident, self.settings, base=now)
+            self._record(
+                s,
+                incident,
+                user,
+                "update_sent",
+                now,
+                {
+                    "was_due_at": to_iso(was_due) if was_due else None,
+                    "on_time": was_due is None or now <= was_due,
+                    "next_update_at": to_iso(incident.next_update_due_at),
+                },
+            )
+            return Outcome(True, incident)
+
+    def hand_on(self, incident_id: int, user: str, new_owner: str) -> Outcome:
+        if new_owner == user:
+            return Outcome(
+                False,
+                refusal=INVALID,
+                message="You own it already: choose someone else to hand it on to.",
+            )
+        with self.db.session() as s:
+            incident, refused = self._owned(s, incident_id, user, "hand_on")
+            if refused:
+                return refused
+            now = self.now()
+            incident.owner_id = new_owner
+            self._record(s, incident, user, "handed_on", now, {"from": user, "to": new_owner})
+            outbox.enqueue(
+                s,
+                f"dm:{incident.id}:handed_on:{now.timestamp()}",
+                "handed_on_dm",
+                outbox.DM,
+                incident_id=incident.id,
+                params={"user": new_owner, "from": user},
+                now=now,
+            )
+            return Outcome(True, incident)
+
+    def stand_down(self, incident_id: int, user: str, reason: str) -> Outcome:
+        """Not a major incident: closes the process (not a kick-back) and tells the agent why."""
+        reason = reason.strip()
+        if len(reason) < 5:
+            return Outcome(
+                False,
+                refusal=INVALID,
+                message="Please say why it is not a major incident (a few words).",
+            )
+        with self.db.session() as s:
+            incident, refused = self._owned(s, incident_id, user, "stand_down")
+            if refused:
+                return refused
+            now = self.now()
+            incident.status, incident.phase = "stood_down", "closed"
+            incident.stood_down_reason, incident.closed_at = reason, now
+            cancel(s, incident.id)
+            self._record(s, incident, user, "stood_down", now, {"reason": reason})
+            outbox.enqueue(
+                s,
+                f"dm:{incident.id}:stood_down",
+                "stood_down_dm",
+                outbox.DM,
+                incident_id=incident.id,
+                params={"user": incident.reporter_id, "owner": user, "reason": reason},
+                now=now,
+            )
+            return Outcome(True, incident)
+
+    def resolve(self, incident_id: int, user: str, resolved_at: datetime | None = None) -> Outcome:
+        with self.db.session() as s:
+            incident, refused = self._owned(s, incident_id, user, "resolve")
+            if refused:
+                return refused
+            now = self.now()
+            resolved_at = resolved_at or now
+            if resolved_at > now + timedelta(minutes=2):
+                return Outcome(
+                    False, incident, INVALID, "The resolution time cannot be in the future."
+                )
+            if resolved_at < incident.handed_over_at - timedelta(days=1):
+                return Outcome(
+                    False,
+                    incident,
+                    INVALID,
+                    "That is long before the handover: please check the date.",
+                )
+            incident.status, incident.phase = "resolved", "resolution"
+            incident.resolved_at, incident.stakeholder_state = resolved_at, "resolved"
+            incident.next_update_due_at = None
+            cancel(s, incident.id)
+            self._record(
+                s,
+                incident,
+                user,
+                "resolved",
+                now,
+                {
+                    "resolved_at": to_iso(resolved_at),
+                    "after_s": int((resolved_at - incident.handed_over_at).total_seconds()),
+                },
+            )
+            return Outcome(True, incident)
+
+    def close(self, incident_id: int, user: str) -> Outcome:
+        with self.db.session() as s:
+            incident, refused = self._owned(s, incident_id, user, "close", ("resolved",))
+            if refused:
+                return refused
+            now = self.now()
+            incident.status, incident.phase, incident.closed_at = "closed", "closed", now
+            cancel(s, incident.id)
+            durations = {
+                label: int(d.total_seconds()) if d else None for label, d in key_durations(incident)
+            }
+            self._record(s, incident, user, "closed", now, {"durations": durations})
+            return Outcome(True, incident)

@@ -1,0 +1,316 @@
+"""Ownership and the phase clock, through signed requests, the fake Slack and the real scheduler.
+
+Durations are short (a first phase of a few seconds) so the whole life of an incident runs in a
+test; the clock is the real APScheduler over the real database rows.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+
+import pytest
+
+from handover.models import Deadline, Event, Incident
+from tests.conftest import AGENT, MIM, MIM2
+from tests.fake_slack import dm
+from tests.flows import buttons, card_message, click, hand_over
+from tests.slack_user import fill
+
+
+@pytest.fixture
+def config(tmp_path, monkeypatch):
+    """BATON_CONFIG with short escalation; tests add keys before starting `baton`."""
+    path = tmp_path / "baton.toml"
+    path.write_text('escalation_after = "1s"\nescalate_to = "S0BACKUP01"\n')
+    monkeypatch.setenv("BATON_CONFIG", str(path))
+    return path
+
+
+@pytest.fixture
+def short(env, config, monkeypatch):
+    monkeypatch.setenv("BATON_INITIAL_PHASE", "3s")
+    monkeypatch.setenv("BATON_UPDATE_INTERVAL", "2s")
+
+
+def thread_lines(baton, card: dict, count: int = 0, timeout: float = 10) -> list[str]:
+    if count:
+        baton.fake.wait_for(
+            "chat.postMessage",
+            count=count,
+            timeout=timeout,
+            where=lambda a: a.get("thread_ts") == card["ts"],
+        )
+    return baton.fake.thread(card["ts"])
+
+
+def incident(baton) -> Incident:
+    with baton.db.session() as s:
+        return s.query(Incident).one()
+
+
+def responses(baton) -> list[str]:
+    return [
+        r.args.get("text", "") if isinstance(r.args, dict) else "" for r in baton.fake.responses
+    ]
+
+
+def open_modal(baton, user: str, card: dict, action: str) -> dict:
+    before = len(baton.fake.calls_to("views.open"))
+    assert click(baton.slack, user, card, action).status == 200
+    return baton.fake.wait_for("views.open", count=before + 1)[-1].args["view"]
+
+
+def submit_modal(baton, user: str, view: dict, answers: dict):
+    return baton.slack.submit_view(user, view, fill(view, answers))
+
+
+def wait_until(predicate, timeout: float = 10) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if predicate():
+            return
+        time.sleep(0.05)
+    raise AssertionError("condition not met in time")
+
+
+@pytest.mark.usefixtures("short")
+def test_two_managers_click_accept_at_once_and_exactly_one_owns_it(baton):
+    card = hand_over(baton)
+    assert buttons(card) == ["Accept ownership"]
+    barrier = threading.Barrier(2)
+    replies = {}
+
+    def press(user):
+        barrier.wait()
+        replies[user] = click(baton.slack, user, card, "incident_accept")
+
+    threads = [threading.Thread(target=press, args=(u,)) for u in (MIM, MIM2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert {r.status for r in replies.values()} == {200}
+
+    owner = incident(baton).owner_id
+    loser = MIM2 if owner == MIM else MIM
+    assert owner in (MIM, MIM2)
+    wait_until(lambda: baton.fake.responses)
+    told = baton.fake.responses[0].args
+    assert told["response_type"] == "ephemeral"
+    assert told["text"].startswith(f"*{incident(baton).reference}* is already owned by <@{owner}>")
+    accepted = [line for line in thread_lines(baton, card, 1) if "accepted" in line]
+    assert len(accepted) == 1 and f"<@{owner}> accepted" in accepted[0]
+    with baton.db.session() as s:
+        kinds = [e.kind for e in s.query(Event).order_by(Event.id)]
+    assert kinds.count("accepted") == 1
+    assert loser not in json.dumps(card_message(baton.fake)["blocks"])
+
+    wait_until(lambda: "Owner:" in json.dumps(card_message(baton.fake)["blocks"]))
+    card = card_message(baton.fake)
+    assert f"*Owner:* <@{owner}>" in json.dumps(card["blocks"])
+    assert "Accept ownership" not in buttons(card)
+    assert "Resolve" in buttons(card)
+    # The agent hears who owns it.
+    direct = baton.fake.wait_for(
+        "chat.postMessage", where=lambda a: a["channel"] == dm(AGENT) and "accepted" in a["text"]
+    )
+    assert f"<@{owner}> accepted" in direct[0].args["text"]
+
+
+@pytest.mark.usefixtures("short")
+def test_unaccepted_incident_escalates_to_the_backup_group_once(baton):
+    card = hand_over(baton)
+    lines = thread_lines(baton, card, 1)
+    assert lines[0].startswith(":rotating_light: <!subteam^S0BACKUP01> *MI-")
+    assert "has not been accepted 1 s after handover" in lines[0]
+    time.sleep(3.5)  # through the phase end
+    lines = thread_lines(baton, card)
+    assert sum("not been accepted" in line for line in lines) == 1
+
+
+@pytest.mark.usefixtures("short")
+def test_first_phase_missed_names_what_was_missing(baton):
+    card = hand_over(baton)
+    click(baton.slack, MIM, card, "incident_accept")
+    verdict_seen = lambda: any("missed" in line for line in baton.fake.thread(card["ts"]))  # noqa: E731
+    wait_until(verdict_seen)
+    lines = thread_lines(baton, card)
+    reminder = next(line for line in lines if line.startswith(":hourglass"))
+    assert "Still open: resolver groups engaged, initial comms sent." in reminder
+    verdict = next(line for line in lines if "missed" in line)
+    assert verdict.startswith(":x: First 3 s *missed* for *MI-")
+    assert "Still open at the end: resolver groups engaged, initial comms sent." in verdict
+    assert "Done: accepted after" in verdict
+    assert not any("escalat" in line or "not been accepted" in line for line in lines)
+    assert incident(baton).phase == "post_initial"
+
+
+@pytest.mark.usefixtures("short")
+def test_first_phase_met_when_every_objective_is_done(baton, monkeypatch):
+    card = hand_over(baton)
+    click(baton.slack, MIM, card, "incident_accept")
+    wait_until(lambda: "Engage resolver groups" in buttons(card_message(baton.fake)))
+    card = card_message(baton.fake)
+    view = open_modal(baton, MIM, card, "incident_engage")
+    groups = next(b for b in view["blocks"] if b["block_id"] == "groups")
+    # Pre-filled with the groups the agent suspected.
+    assert [o["value"] for o in groups["element"]["initial_options"]] == ["Servers and cloud"]
+    reply = submit_modal(baton, MIM, view, {"groups": ["Servers and cloud", "Network"]})
+    assert reply.status == 200 and reply.body == ""
+    click(baton.slack, MIM, card, "incident_initial_comms")
+    wait_until(lambda: any("met" in line for line in baton.fake.thread(card["ts"])))
+    lines = thread_lines(baton, card)
+    verdict = next(line for line in lines if "*met*" in line)
+    assert verdict.startswith(":white_check_mark: First 3 s *met* for *MI-")
+    assert "accepted after" in verdict and "resolver groups engaged after" in verdict
+    assert not any(line.startswith(":hourglass") for line in lines)  # nothing was open
+    assert incident(baton).trgs == ["Servers and cloud", "Network"]
+
+
+@pytest.mark.usefixtures("short")
+def test_update_cadence_reminds_then_flags_overdue_and_an_update_resets_it(baton):
+    card = hand_over(baton)
+    click(baton.slack, MIM, card, "incident_accept")
+    wait_until(lambda: "Mark initial comms sent" in buttons(card_message(baton.fake)))
+    click(baton.slack, MIM, card_message(baton.fake), "incident_initial_comms")
+    # Interval 2 s: reminder 0.4 s before due, then overdue at due.
+    wait_until(lambda: any("*overdue*" in line for line in baton.fake.thread(card["ts"])))
+    lines = thread_lines(baton, card)
+    reminder = [line for line in lines if line.startswith(":bell:")]
+    overdue = [line for line in lines if "*overdue*" in line]
+    assert len(reminder) == 1 and "is due <!date^" in reminder[0]
+    assert len(overdue) == 1
+    wait_until(lambda: ":warning: *overdue*" in json.dumps(card_message(baton.fake)["blocks"]))
+
+    wait_until(lambda: "Record update sent" in buttons(card_message(baton.fake)))
+    click(baton.slack, MIM, card_message(baton.fake), "incident_update")
+    wait_until(
+        lambda: any("Stakeholder update sent" in line for line in baton.fake.thread(card["ts"]))
+    )
+    sent = next(line for line in thread_lines(baton, card) if "update sent" in line)
+    assert "(late: it was due <!date^" in sent
+    with baton.db.session() as s:
+        on_time = [e.detail["on_time"] for e in s.query(Event).filter_by(kind="update_sent")]
+    assert on_time == [False]
+    # A new cycle: exactly one more reminder and one more overdue notice.
+    wait_until(lambda: sum("*overdue*" in line for line in baton.fake.thread(card["ts"])) == 2)
+
+
+@pytest.mark.usefixtures("short")
+def test_resolve_and_close_cancel_what_is_pending_and_show_key_durations(baton):
+    card = hand_over(baton)
+    click(baton.slack, MIM, card, "incident_accept")
+    wait_until(lambda: "Resolve" in buttons(card_message(baton.fake)))
+    view = open_modal(baton, MIM, card_message(baton.fake), "incident_resolve")
+    assert submit_modal(baton, MIM, view, {}).status == 200
+    wait_until(lambda: incident(baton).status == "resolved")
+    with baton.db.session() as s:
+        pending = s.query(Deadline).filter_by(status="pending").count()
+        cancelled = s.query(Deadline).filter_by(status="cancelled").count()
+    assert pending == 0 and cancelled >= 2  # the phase reminder and end, at least
+    wait_until(lambda: buttons(card_message(baton.fake)) == ["Close incident"])
+    click(baton.slack, MIM, card_message(baton.fake), "incident_close")
+    wait_until(lambda: "Key durations" in json.dumps(card_message(baton.fake)["blocks"]))
+    final = card_message(baton.fake)
+    body = json.dumps(final["blocks"], ensure_ascii=False)
+    assert ":checkered_flag: *Closed*" in body
+    assert "handover → accepted" in body and "→ resolved" in body
+    assert "→ first comms not reached" in body
+    assert buttons(final) == []
+    time.sleep(3.5)  # past the first phase: nothing more may be said
+    lines = thread_lines(baton, card)
+    assert not any("missed" in line or "*met*" in line or ":hourglass" in line for line in lines)
+    assert any(line.startswith(":checkered_flag:") for line in lines)
+
+
+@pytest.mark.usefixtures("short")
+def test_stand_down_needs_a_reason_and_tells_the_agent_why(baton):
+    card = hand_over(baton)
+    click(baton.slack, MIM, card, "incident_accept")
+    wait_until(lambda: "Stand down" in buttons(card_message(baton.fake)))
+    view = open_modal(baton, MIM, card_message(baton.fake), "incident_stand_down")
+    reply = submit_modal(baton, MIM, view, {"reason": "no"})
+    assert reply.json() == {
+        "response_action": "errors",
+        "errors": {"reason": "Please say why it is not a major incident (a few words)."},
+    }
+    reply = submit_modal(baton, MIM, view, {"reason": "Only one user <!channel> affected"})
+    assert reply.status == 200 and reply.body == ""
+    direct = baton.fake.wait_for(
+        "chat.postMessage",
+        where=lambda a: a["channel"] == dm(AGENT) and "not a major incident" in a["text"],
+    )[0].args["text"]
+    assert "Only one user &lt;!channel&gt; affected" in direct
+    assert "not a rejection of your handover" in direct
+    assert incident(baton).status == "stood_down"
+    with baton.db.session() as s:
+        assert s.query(Deadline).filter_by(status="pending").count() == 0
+
+
+@pytest.mark.usefixtures("short")
+def test_hand_on_moves_ownership_and_only_the_owner_may_act(baton):
+    card = hand_over(baton)
+    click(baton.slack, MIM, card, "incident_accept")
+    wait_until(lambda: "Hand on" in buttons(card_message(baton.fake)))
+    card = card_message(baton.fake)
+
+    # Someone else cannot resolve it.
+    click(baton.slack, MIM2, card, "incident_resolve")
+    wait_until(lambda: baton.fake.responses)
+    assert (
+        baton.fake.responses[-1]
+        .args["text"]
+        .startswith(f"Only the owner of *{incident(baton).reference}*, <@{MIM}>, can resolve it.")
+    )
+    with baton.db.session() as s:
+        denied = s.query(Event).filter_by(kind="denied").all()
+    assert [e.actor for e in denied] == [MIM2]
+
+    view = open_modal(baton, MIM, card, "incident_hand_on")
+    reply = submit_modal(baton, MIM, view, {})
+    assert reply.json()["errors"] == {"owner": "Choose who takes it over."}
+    assert submit_modal(baton, MIM, view, {"owner": MIM}).json()["errors"] == {
+        "owner": "You own it already: choose someone else to hand it on to."
+    }
+    assert submit_modal(baton, MIM, view, {"owner": MIM2}).body == ""
+    wait_until(lambda: incident(baton).owner_id == MIM2)
+    baton.fake.wait_for("chat.postMessage", where=lambda a: a["channel"] == dm(MIM2))
+    line = next(x for x in thread_lines(baton, card, 2) if "handed" in x)
+    assert f"<@{MIM}> handed *MI-" in line and f"on to <@{MIM2}>" in line
+
+
+@pytest.mark.usefixtures("short")
+def test_only_configured_managers_may_accept(baton_factory):
+    baton = baton_factory('accept_users = ["U0MIM00001"]\n')
+    card = hand_over(baton)
+    click(baton.slack, MIM2, card, "incident_accept")
+    wait_until(lambda: baton.fake.responses)
+    assert baton.fake.responses[0].args["text"] == (
+        "Only <@U0MIM00001> can accept major incidents here."
+    )
+    assert incident(baton).owner_id is None
+    click(baton.slack, MIM, card, "incident_accept")
+    wait_until(lambda: incident(baton).owner_id == MIM)
+
+
+@pytest.fixture
+def baton_factory(config, request):
+    def make(extra_toml: str):
+        config.write_text(config.read_text() + extra_toml)
+        return request.getfixturevalue("baton")
+
+    return make
+
+
+@pytest.mark.usefixtures("short")
+def test_deadlines_fire_within_a_second_of_their_due_time(baton):
+    hand_over(baton)
+    wait_until(lambda: incident(baton).phase == "post_initial")
+    with baton.db.session() as s:
+        fired = s.query(Deadline).filter_by(status="fired").all()
+    assert {d.kind for d in fired} >= {"escalation", "phase_reminder", "phase_end"}
+    for d in fired:
+        assert 0 <= (d.fired_at - d.due_at).total_seconds() < 1, d.kind
+        assert d.late is False
