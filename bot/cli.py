@@ -73,6 +73,10 @@ def check() -> None:
     """Validate the configuration (and templates); exit non-zero with one line per problem."""
     settings = _settings(require_slack=True)
     org = settings.org
+    from handover.comms import check_templates
+
+    if problems := check_templates(org.templates_dir):
+        _fail(problems)
     click.echo("Configuration is valid:")
     click.echo(
         f"  mode: {'Socket Mode' if settings.socket_mode else f'HTTP on port {settings.port}'}"
@@ -82,6 +86,7 @@ def check() -> None:
         f"  services: {len(org.services)}, resolver groups: {len(org.resolver_groups)}, "
         f"sites: {len(org.sites)}"
     )
+    click.echo(f"  comms templates: {org.templates_dir or 'built-in'}, all render")
 
 
 @main.command()
