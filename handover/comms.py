@@ -107,18 +107,18 @@ def context(
     `fields.<id>` is every checklist field in words, read through the one checklist definition;
     `known.<id>` says whether it has a specific answer (not blank, "unknown" or a placeholder).
     """
+    if kind not in KINDS:
+        raise ValueError(f"no notice kind {kind!r} (kinds: {', '.join(KINDS)})")
+    next_update = details.next_update_at or incident.next_update_due_at
+    if kind != "resolution" and next_update is None:
+        raise ValueError("every notice names the next update time: give next_update_at")
+    if kind == "resolution" and incident.resolved_at is None:
+        raise ValueError("a resolution notice needs the incident's resolved_at")
     shown = replace(how, unknown=NOT_KNOWN, blank=NOT_KNOWN)
     answers = {**incident.answers, "headline": incident.headline}
     workaround = answers.get("workaround") or {}
     engaged = list(incident.trgs or [])
     suspected = [g for g in answers.get("resolver_groups") or [] if g != UNKNOWN]
-    next_update = details.next_update_at or incident.next_update_due_at
-    if kind not in KINDS:
-        raise ValueError(f"no notice kind {kind!r} (kinds: {', '.join(KINDS)})")
-    if kind != "resolution" and next_update is None:
-        raise ValueError("every notice names the next update time: give next_update_at")
-    if kind == "resolution" and incident.resolved_at is None:
-        raise ValueError("a resolution notice needs the incident's resolved_at")
     state = incident.stakeholder_state or "investigating"
 
     def time(at: datetime | None) -> str:
@@ -153,7 +153,8 @@ def _environment(folder: Path | None, escape: Callable[[str], str]) -> Environme
         return value if isinstance(value, Safe) else escape(str(value))
 
     def join(values: Iterable[object], separator: str = "") -> Safe:
-        # Jinja's own join returns a plain str, which finalize would escape a second time.
+        # Jinja's own join makes one plain str of its parts: finalize would then escape the
+        # values already escaped (Safe) a second time.
         return Safe(finalize(separator).join(finalize(v) for v in values))
 
     built_in = FileSystemLoader(BUILT_IN)
