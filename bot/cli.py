@@ -7,6 +7,7 @@ import sys
 
 import click
 
+from bot.drill import drill
 from handover.settings import ConfigError, Settings, load_settings
 
 
@@ -117,6 +118,8 @@ def _safe_url(url: str) -> str:
     except Exception:
         return "(unparseable URL)"
 
+
+main.add_command(drill)
 
 if __name__ == "__main__":
     main()
