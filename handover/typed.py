@@ -108,7 +108,6 @@ def parse_typed(f: Field, typed: str | list[str], org: OrgConfig, now: datetime)
     Raises TypedError only for a time that cannot be read: everything else is left for
     `answers.validate_field`, so messages are the ones Slack shows.
     """
-    tokens = typed if isinstance(typed, list) else None
     text = ", ".join(typed) if isinstance(typed, list) else typed.strip()
     if f.kind in (Kind.TEXT, Kind.LONG_TEXT, Kind.REFS):
         return text
@@ -117,7 +116,7 @@ def parse_typed(f: Field, typed: str | list[str], org: OrgConfig, now: datetime)
     if f.kind == Kind.CHOICE:
         return _choice(f, text, org)
     if f.kind == Kind.MULTI:
-        parts = tokens if tokens is not None else text.split(",")
+        parts = typed if isinstance(typed, list) else text.split(",")
         return [_choice(f, part, org) for part in parts if part.strip()]
     if f.kind == Kind.DATETIME:
         return _datetime(f, text, now)

@@ -24,7 +24,7 @@ from handover.models import Incident
 from handover.scenario import load_scenario, scenario_files
 from handover.settings import OrgConfig
 from handover.times import plain_time, utcnow
-from handover.typed import as_typed, parse_typed
+from handover.typed import TypedError, as_typed, parse_typed
 from tests.test_domain import full_answers
 from tests.test_handover_flow import STEP1, open_checklist, submit
 
@@ -430,3 +430,24 @@ def test_the_readme_answers_example_hands_over(tmp_path):
             [sys.executable, "-m", "bot.cli", "--help"], capture_output=True, text=True, check=True
         ).stdout
     )
+
+
+def test_typed_times():
+    f = FIELDS["started_at"]
+    now = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
+
+    def at(typed: str) -> dict:
+        return answers.parse(f, parse_typed(f, typed, ORG, now))
+
+    assert at("2026-11-22 10:30Z") == {"at": "2026-11-22T10:30:00+00:00", "approximate": False}
+    assert at("2026-11-22 11:30+01:00")["at"] == "2026-11-22T10:30:00+00:00"
+    assert at("~40m ago") == {"at": "2026-11-22T11:20:00+00:00", "approximate": True}
+    assert at("1h30m ago approx")["at"] == "2026-11-22T10:30:00+00:00"
+    assert at("unknown") == "unknown"
+    deadline = FIELDS["deadline"]
+    assert answers.parse(deadline, parse_typed(deadline, "in 2h", ORG, now))["at"] == (
+        "2026-11-22T14:00:00+00:00"
+    )
+    assert answers.parse(deadline, parse_typed(deadline, "none", ORG, now)) == "none"
+    with pytest.raises(TypedError, match=r"^Not a time\. Like 2026-11-22 14:30"):
+        parse_typed(f, "none", ORG, now)  # only a deadline can be "none"
