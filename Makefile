@@ -1,4 +1,5 @@
-# Quick start: `make run` (set up and serve the bot), `make test` (set up and run every test).
+# Quick start: `make run` (set up and serve the bot), `make test` (set up and run every test),
+# `make drill` (set up and rehearse a handover in the terminal, no Slack needed).
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -13,6 +14,9 @@ $(BIN)/baton: pyproject.toml
 
 run: $(BIN)/baton
 	$(BIN)/baton serve
+
+drill: $(BIN)/baton
+	$(BIN)/baton drill --scenario email-outage
 
 test: $(BIN)/baton
 	$(BIN)/ruff check .

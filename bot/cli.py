@@ -7,6 +7,7 @@ import sys
 
 import click
 
+from bot.drill import drill
 from handover.settings import ConfigError, Settings, load_settings
 
 
@@ -73,6 +74,10 @@ def check() -> None:
     """Validate the configuration (and templates); exit non-zero with one line per problem."""
     settings = _settings(require_slack=True)
     org = settings.org
+    from handover.comms import check_templates
+
+    if problems := check_templates(org.templates_dir):
+        _fail(problems)
     click.echo("Configuration is valid:")
     click.echo(
         f"  mode: {'Socket Mode' if settings.socket_mode else f'HTTP on port {settings.port}'}"
@@ -82,6 +87,7 @@ def check() -> None:
         f"  services: {len(org.services)}, resolver groups: {len(org.resolver_groups)}, "
         f"sites: {len(org.sites)}"
     )
+    click.echo(f"  comms templates: {org.templates_dir or 'built-in'}, all render")
 
 
 @main.command()
@@ -112,6 +118,8 @@ def _safe_url(url: str) -> str:
     except Exception:
         return "(unparseable URL)"
 
+
+main.add_command(drill)
 
 if __name__ == "__main__":
     main()
