@@ -64,7 +64,8 @@ def status_line(incident: Incident, settings: Settings, now: datetime) -> str:
         )
     who = f"*Owner:* {owner}" if owner else "*Waiting for a manager to accept*"
     if incident.phase == "initial":
-        return f"{who} · *Phase:* first {phase_length}, ends {slack_time(incident.phase_ends_at)}"
+        ends = f", ends {slack_time(incident.phase_ends_at)}" if incident.phase_ends_at else ""
+        return f"{who} · *Phase:* first {phase_length}{ends}"
     due = incident.next_update_due_at
     next_update = ""
     if due:
@@ -139,7 +140,7 @@ def card(incident: Incident, settings: Settings, now: datetime) -> tuple[str, li
     blocks = [
         HeaderBlock(text=c.title[:150]),
         SectionBlock(text=_md(f"*{c.headline}*")),
-        SectionBlock(text=_md(status_line(incident, settings, now))),
+        SectionBlock(block_id="status", text=_md(status_line(incident, settings, now))),
         ContextBlock(elements=[_md(objectives_line(incident))]),
         SectionBlock(fields=[_md(f"*{label}*\n{value}") for label, value in facts]),
         *(SectionBlock(text=_md(f"*{label}*\n{value}")) for label, value in c.sections),

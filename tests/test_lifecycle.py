@@ -100,8 +100,9 @@ def test_two_managers_click_accept_at_once_and_exactly_one_owns_it(baton):
     told = baton.fake.responses[0].args
     assert told["response_type"] == "ephemeral"
     assert told["text"].startswith(f"*{incident(baton).reference}* is already owned by <@{owner}>")
-    accepted = [line for line in thread_lines(baton, card, 1) if "accepted" in line]
-    assert len(accepted) == 1 and f"<@{owner}> accepted" in accepted[0]
+    wait_until(lambda: any("accepted *MI-" in line for line in baton.fake.thread(card["ts"])))
+    accepted = [line for line in thread_lines(baton, card) if "accepted *MI-" in line]
+    assert len(accepted) == 1 and accepted[0].startswith(f":raised_hand: <@{owner}> accepted")
     with baton.db.session() as s:
         kinds = [e.kind for e in s.query(Event).order_by(Event.id)]
     assert kinds.count("accepted") == 1
