@@ -18,9 +18,12 @@ from bot import cards, checklist_modal
 from bot.checklist_modal import CALLBACK_ID
 from bot.incident_actions import register_incident_actions
 from bot.mrkdwn import escape
+from bot.notice_actions import register_notice_actions, summary_text
+from bot.permissions import AcceptPolicy
 from handover.checklist import step
 from handover.durations import humanize
 from handover.incidents import Incidents
+from handover.notices import Notices
 from handover.service import Handovers, NotFound
 from handover.settings import Settings
 from handover.times import utcnow
@@ -32,6 +35,7 @@ HELP = f"""*{COMMAND}*: hand a major incident over to the incident managers.
 • `{COMMAND}` or `{COMMAND} <headline>`: start the handover checklist (a few short steps).
 • `{COMMAND} resume`: reopen your unfinished handover where you left it.
 • `{COMMAND} status MI-2026-0001`: see where an incident stands.
+• `{COMMAND} summary MI-2026-0001`: an executive summary, for your eyes only.
 • `{COMMAND} help`: this message.
 Only what is broken and what users see are required. "Unknown" is always a fine answer: \
 hand over fast, the incident manager fills the gaps."""
@@ -41,6 +45,7 @@ hand over fast, the incident manager fills the gaps."""
 class Services:
     handovers: Handovers
     incidents: Incidents
+    notices: Notices
 
 
 def make_client(settings: Settings) -> WebClient:
@@ -64,7 +69,9 @@ def build_app(settings: Settings, services: Services, client: WebClient | None =
     )
     register_command(app, settings, services)
     register_checklist(app, settings, services)
-    register_incident_actions(app, settings, services.incidents)
+    policy = AcceptPolicy(settings)
+    register_incident_actions(app, settings, services.incidents, policy)
+    register_notice_actions(app, settings, services.notices, services.incidents, policy)
 
     @app.error
     def on_error(error: Exception, body: dict) -> None:
@@ -88,8 +95,12 @@ def register_command(app: App, settings: Settings, services: Services) -> None:
         if word == "help":
             ack(text=HELP)
             return
-        if word == "status":
-            ack(text=_status(handovers, settings, rest))
+        if word in ("status", "summary"):
+            ack(
+                text=_status(
+                    handovers, settings, rest, services.notices if word == "summary" else None
+                )
+            )
             return
         if word == "resume":
             draft = handovers.latest_open_draft(user)
@@ -113,13 +124,18 @@ def _review_for(draft):
     return Handovers.review(draft.answers) if draft.step == "review" else None
 
 
-def _status(handovers: Handovers, settings: Settings, reference: str) -> str:
+def _status(
+    handovers: Handovers, settings: Settings, reference: str, notices: Notices | None = None
+) -> str:
+    """Where an incident stands; with `notices`, its executive summary instead."""
     reference = reference.strip()
     if not reference:
         return f"Which incident? For example: `{COMMAND} status MI-2026-0001`."
     incident = handovers.find(reference)
     if incident is None:
         return f"No incident {escape(reference)} was found. References look like MI-2026-0001."
+    if notices is not None:
+        return summary_text(notices, incident)
     return cards.status_text(incident, settings, utcnow())
 
 

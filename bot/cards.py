@@ -16,16 +16,16 @@ from slack_sdk.models.blocks import (
 
 from bot.mrkdwn import SLACK, escape, slack_time
 from handover.card_content import card_content
-from handover.clock import objectives
 from handover.durations import humanize
 from handover.incidents import key_durations
 from handover.models import Incident
+from handover.schedule import objectives
 from handover.settings import Settings
 
 ACCEPT = "incident_accept"
 ENGAGE = "incident_engage"
-INITIAL_COMMS = "incident_initial_comms"
-UPDATE = "incident_update"
+DRAFT_UPDATE = "incident_draft_update"
+SUMMARY = "incident_summary"
 HAND_ON = "incident_hand_on"
 STAND_DOWN = "incident_stand_down"
 RESOLVE = "incident_resolve"
@@ -104,13 +104,10 @@ def controls(incident: Incident) -> list[ButtonElement]:
     if incident.status == "handed_over":
         return [_button("Accept ownership", ACCEPT, incident, "primary")]
     if incident.status == "accepted":
-        buttons = [_button("Engage resolver groups", ENGAGE, incident)]
-        if incident.initial_comms_at is None:
-            buttons.append(_button("Mark initial comms sent", INITIAL_COMMS, incident))
-        else:
-            buttons.append(_button("Record update sent", UPDATE, incident))
         return [
-            *buttons,
+            _button("Engage resolver groups", ENGAGE, incident),
+            _button("Draft update", DRAFT_UPDATE, incident),
+            _button("Executive summary", SUMMARY, incident),
             _button("Hand on", HAND_ON, incident),
             _button("Stand down", STAND_DOWN, incident),
             _button("Resolve", RESOLVE, incident, "primary"),

@@ -13,10 +13,12 @@ from datetime import timedelta
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot import cards, notices
+from bot import cards, messages, notice_views
+from bot.mrkdwn import SLACK
 from handover import outbox
 from handover.db import Database
 from handover.models import Incident, Outbox
+from handover.notices import Notices
 from handover.settings import Settings
 from handover.times import utcnow
 
@@ -49,6 +51,7 @@ class Deliverer:
         poll: timedelta = timedelta(seconds=1),
     ):
         self.db = db
+        self.notices = Notices(db, settings)
         self.client = client
         self.settings = settings
         self.poll = poll.total_seconds()
@@ -131,7 +134,11 @@ class Deliverer:
             incident = s.get(Incident, row.incident_id) if row.incident_id else None
         if row.target == outbox.CARD:
             return self._send_card(row, incident)
-        text = notices.text_for(row.what, incident, row.params, self.settings)
+        if row.what in (outbox.NOTICE_POST, outbox.NOTICE):
+            return self._send_draft(row, incident)
+        if row.target == outbox.STAKEHOLDERS:
+            return self._publish(row)
+        text = messages.text_for(row.what, incident, row.params, self.settings)
         if row.target == outbox.THREAD:
             if not incident.card_ts:
                 raise NotReady
@@ -153,6 +160,38 @@ class Deliverer:
         ts = self._post_once(row, incident.mim_channel, None, text=text, blocks=blocks)
         with self.db.session() as s:
             s.get(Incident, incident.id).card_ts = ts
+        return ts
+
+    def _send_draft(self, row: Outbox, incident: Incident) -> str | None:
+        """A notice's draft in the card's thread: posted once, then updated as it changes."""
+        if not incident.card_ts:
+            raise NotReady
+        notice, incident = self.notices.render(row.params["notice_id"], SLACK)
+        text, blocks = notice_views.draft_message(notice, incident, self.settings)
+        if notice.draft_ts:
+            self.client.chat_update(
+                channel=incident.mim_channel, ts=notice.draft_ts, text=text, blocks=blocks
+            )
+            return notice.draft_ts
+        if row.what != outbox.NOTICE_POST:
+            raise NotReady
+        ts = self._post_once(row, incident.mim_channel, incident.card_ts, text=text, blocks=blocks)
+        self.notices.record_draft_ts(notice.id, ts)
+        return ts
+
+    def _publish(self, row: Outbox) -> str | None:
+        """A notice to its audience; a later edit changes the same message in place."""
+        notice, _ = self.notices.get(row.params["notice_id"])
+        text, blocks = notice_views.published_message(notice)
+        if row.what == outbox.NOTICE_REPUBLISH:
+            if not notice.sent_ts:
+                raise NotReady
+            self.client.chat_update(
+                channel=notice.channel, ts=notice.sent_ts, text=text, blocks=blocks
+            )
+            return notice.sent_ts
+        ts = self._post_once(row, notice.channel, None, text=text, blocks=blocks)
+        self.notices.record_sent_ts(notice.id, notice.channel, ts)
         return ts
 
     def _post_once(self, row: Outbox, channel: str, thread_ts: str | None, **message) -> str:

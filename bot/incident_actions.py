@@ -20,75 +20,12 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot import cards
-from handover.incidents import (
-    ALREADY_OWNED,
-    NOT_ACTIVE,
-    NOT_FOUND,
-    NOT_OWNER,
-    NOT_RESOLVED,
-    Incidents,
-    Outcome,
-)
+from bot.permissions import AcceptPolicy
+from bot.replies import answer, ephemeral, finish, refusal_text, value_of
+from handover.incidents import Incidents
 from handover.settings import Settings
 
 ACTION = "v"
-USERGROUP_CACHE_SECONDS = 60
-
-
-class AcceptPolicy:
-    """Who may accept (BATON_CONFIG accept_users / accept_usergroup; default: anyone in the
-    managers' channel, which is where the card and its button are)."""
-
-    def __init__(self, settings: Settings):
-        self.users = set(settings.org.accept_users)
-        self.group = settings.org.accept_usergroup
-        self._members: set[str] = set()
-        self._fetched = 0.0
-
-    @property
-    def restricted(self) -> bool:
-        return bool(self.users or self.group)
-
-    def allows(self, user: str, client: WebClient) -> bool:
-        if not self.restricted or user in self.users:
-            return True
-        if not self.group:
-            return False
-        if time.monotonic() - self._fetched > USERGROUP_CACHE_SECONDS:
-            response = client.usergroups_users_list(usergroup=self.group)
-            self._members = set(response.get("users", []))
-            self._fetched = time.monotonic()
-        return user in self._members
-
-    def who(self) -> str:
-        names = [f"<@{u}>" for u in sorted(self.users)]
-        if self.group:
-            names.append(f"<!subteam^{self.group}>")
-        return ", ".join(names)
-
-
-def refusal_text(outcome: Outcome, action: str) -> str:
-    incident = outcome.incident
-    ref = incident.reference if incident else "This incident"
-    if outcome.refusal == NOT_FOUND:
-        return "That incident no longer exists."
-    if outcome.refusal == ALREADY_OWNED:
-        return (
-            f"*{ref}* is already owned by <@{incident.owner_id}>. Ask them to hand it on "
-            "if you should take it."
-        )
-    if outcome.refusal == NOT_OWNER:
-        if incident.owner_id is None:
-            return f"Only the owner can {action}, and *{ref}* has none yet: accept it first."
-        return (
-            f"Only the owner of *{ref}*, <@{incident.owner_id}>, can {action}. Ask them to "
-            "hand it on to you if you should take over."
-        )
-    if outcome.refusal == NOT_ACTIVE:
-        return f"*{ref}* is {incident.status.replace('_', ' ')}: nothing more to {action}."
-    if outcome.refusal == NOT_RESOLVED:
-        return f"*{ref}* must be resolved before it can be closed."
-    return outcome.message
 
 
 def _modal(
@@ -109,26 +46,9 @@ def _value(view: dict, block: str) -> dict:
     return view["state"]["values"].get(block, {}).get(ACTION, {})
 
 
-def finish(ack: Ack, outcome: Outcome, block: str, action: str) -> None:
-    """Close the modal when done; otherwise say why, inline, and keep what was typed."""
-    if outcome.ok:
-        ack()
-    else:
-        ack(response_action="errors", errors={block: refusal_text(outcome, action)[:2000]})
-
-
-def register_incident_actions(app: App, settings: Settings, incidents: Incidents) -> None:
-    policy = AcceptPolicy(settings)
-
-    def ephemeral(respond: Respond, text: str) -> None:
-        respond(text=text, response_type="ephemeral", replace_original=False)
-
-    def incident_id_of(body: dict) -> int:
-        return int(body["actions"][0]["value"])
-
-    def answer(respond: Respond, outcome: Outcome, action: str) -> None:
-        if not outcome.ok:
-            ephemeral(respond, refusal_text(outcome, action))
+def register_incident_actions(
+    app: App, settings: Settings, incidents: Incidents, policy: AcceptPolicy
+) -> None:
 
     @app.action(cards.ACCEPT)
     def accept(ack: Ack, body: dict, respond: Respond, client: WebClient) -> None:
@@ -137,32 +57,17 @@ def register_incident_actions(app: App, settings: Settings, incidents: Incidents
         if not policy.allows(user, client):
             ephemeral(respond, f"Only {policy.who()} can accept major incidents here.")
             return
-        answer(respond, incidents.accept(incident_id_of(body), user), "accept it")
-
-    @app.action(cards.INITIAL_COMMS)
-    def initial_comms(ack: Ack, body: dict, respond: Respond) -> None:
-        ack()
-        outcome = incidents.initial_comms_sent(incident_id_of(body), body["user"]["id"])
-        answer(respond, outcome, "record the initial comms")
-
-    @app.action(cards.UPDATE)
-    def update_sent(ack: Ack, body: dict, respond: Respond) -> None:
-        ack()
-        answer(
-            respond,
-            incidents.update_sent(incident_id_of(body), body["user"]["id"]),
-            "record an update",
-        )
+        answer(respond, incidents.accept(value_of(body), user), "accept it")
 
     @app.action(cards.CLOSE)
     def close(ack: Ack, body: dict, respond: Respond) -> None:
         ack()
-        answer(respond, incidents.close(incident_id_of(body), body["user"]["id"]), "close it")
+        answer(respond, incidents.close(value_of(body), body["user"]["id"]), "close it")
 
     # Controls that ask for something first open a small modal, for the owner only.
 
     def open_for_owner(body: dict, client: WebClient, respond: Respond, action: str, build) -> None:
-        allowed = incidents.check_owner(incident_id_of(body), body["user"]["id"], action)
+        allowed = incidents.check_owner(value_of(body), body["user"]["id"], action)
         if not allowed.ok:
             ephemeral(respond, refusal_text(allowed, action))
             return

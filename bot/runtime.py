@@ -20,6 +20,7 @@ from handover.alarm import Alarm
 from handover.clock import Clock
 from handover.db import Database, migrate
 from handover.incidents import Incidents
+from handover.notices import Notices
 from handover.service import Handovers
 from handover.settings import Settings
 
@@ -51,7 +52,11 @@ class Runtime:
 def build_runtime(settings: Settings, client: WebClient | None = None) -> Runtime:
     db = Database(settings.database_url)
     client = client or make_client(settings)
-    services = Services(handovers=Handovers(db, settings), incidents=Incidents(db, settings))
+    services = Services(
+        handovers=Handovers(db, settings),
+        incidents=Incidents(db, settings),
+        notices=Notices(db, settings),
+    )
     app = build_app(settings, services, client)
     clock = Clock(db, settings)
     alarm = Alarm(clock)

@@ -8,103 +8,32 @@ when the process dies first, none of it and the row is still pending for the nex
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import Session
 
-from handover import outbox
+from handover import notices
 from handover.db import Database
 from handover.models import Deadline, Event, Incident
+from handover.schedule import (
+    ACTIVE,
+    ESCALATION,
+    PHASE_END,
+    PHASE_REMINDER,
+    UPDATE_DUE,
+    UPDATE_REMINDER,
+    objectives,
+    open_objectives,
+    plan_update_cycle,
+    refresh_card,
+    say_in_thread,
+)
 from handover.settings import Settings
 from handover.times import to_iso, utcnow
 
-ESCALATION = "escalation"
-PHASE_REMINDER = "phase_reminder"
-PHASE_END = "phase_end"
-UPDATE_REMINDER = "update_reminder"
-UPDATE_DUE = "update_due"
-UPDATE_KINDS = (UPDATE_REMINDER, UPDATE_DUE)
-
-ACTIVE = ("handed_over", "accepted")
 # A deadline fired later than this after its due time says so (e.g. Baton was down).
 LATE_AFTER = timedelta(seconds=2)
-
-
-@dataclass(frozen=True)
-class Objective:
-    id: str
-    label: str
-    done_at: datetime | None
-
-
-def objectives(incident: Incident) -> list[Objective]:
-    """The first phase's objectives (DOMAIN.md), in the order a manager works them."""
-    return [
-        Objective("accepted", "accepted", incident.accepted_at),
-        Objective("trgs_engaged", "resolver groups engaged", incident.trgs_engaged_at),
-        Objective("initial_comms", "initial comms sent", incident.initial_comms_at),
-    ]
-
-
-def open_objectives(incident: Incident) -> list[str]:
-    return [o.label for o in objectives(incident) if o.done_at is None]
-
-
-def reminder_lead(interval: timedelta) -> timedelta:
-    """How long before an update is due to remind: 5 min, less for short cadences."""
-    return min(timedelta(minutes=5), interval / 5)
-
-
-def add_deadline(s: Session, incident_id: int, kind: str, due_at: datetime) -> Deadline:
-    deadline = Deadline(incident_id=incident_id, kind=kind, due_at=due_at, status="pending")
-    s.add(deadline)
-    s.flush()
-    # Scheduled in-process once the unit of work commits (Database.after_commit).
-    s.info.setdefault("deadlines", []).append((deadline.id, due_at))
-    return deadline
-
-
-def cancel(s: Session, incident_id: int, kinds: tuple[str, ...] | None = None) -> int:
-    query = update(Deadline).where(
-        Deadline.incident_id == incident_id, Deadline.status == "pending"
-    )
-    if kinds:
-        query = query.where(Deadline.kind.in_(kinds))
-    return s.execute(query.values(status="cancelled")).rowcount
-
-
-def plan_first_phase(s: Session, incident: Incident, settings: Settings, t0: datetime) -> None:
-    """T0 is the moment the card is handed to the managers: the first phase starts then."""
-    phase = settings.initial_phase
-    incident.phase_ends_at = t0 + phase
-    add_deadline(s, incident.id, ESCALATION, t0 + settings.org.escalation_after)
-    add_deadline(s, incident.id, PHASE_REMINDER, t0 + phase * 2 / 3)
-    add_deadline(s, incident.id, PHASE_END, t0 + phase)
-
-
-def plan_update_cycle(s: Session, incident: Incident, settings: Settings, base: datetime) -> None:
-    """The next stakeholder update is due one cadence interval after `base`."""
-    cancel(s, incident.id, UPDATE_KINDS)
-    interval = settings.update_interval_for(incident.priority)
-    due = base + interval
-    incident.next_update_due_at = due
-    add_deadline(s, incident.id, UPDATE_REMINDER, due - reminder_lead(interval))
-    add_deadline(s, incident.id, UPDATE_DUE, due)
-
-
-def say_in_thread(
-    s: Session, incident: Incident, key: str, what: str, params: dict, now: datetime
-) -> None:
-    outbox.enqueue(s, key, what, outbox.THREAD, incident_id=incident.id, params=params, now=now)
-
-
-def refresh_card(s: Session, incident: Incident, key: str, now: datetime) -> None:
-    outbox.enqueue(
-        s, f"card:{incident.id}:{key}", "card", outbox.CARD, incident_id=incident.id, now=now
-    )
 
 
 class Clock:
@@ -217,6 +146,8 @@ class Clock:
             "update_due_at": to_iso(incident.next_update_due_at or deadline.due_at),
         }
         say_in_thread(s, incident, f"deadline:{deadline.id}", "update_reminder", params, now)
+        # Offer the update ready to check and send: it is due even when there is no news.
+        notices.draft(s, incident, "update", self.settings, now)
 
     def _update_due(self, s, incident, deadline, now, late) -> None:
         params = self._common(deadline, late)

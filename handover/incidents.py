@@ -5,43 +5,34 @@ says what it has to say through the outbox, in the same transaction."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from handover import outbox
-from handover.clock import (
+from handover import notices, outbox
+from handover.db import Database
+from handover.models import Event, Incident
+from handover.outcomes import (
+    ALREADY_OWNED,
+    INVALID,
+    NOT_ACTIVE,
+    NOT_FOUND,
+    NOT_OWNER,
+    NOT_RESOLVED,
+    Outcome,
+)
+from handover.schedule import (
     ACTIVE,
     ESCALATION,
     cancel,
     plan_first_phase,
-    plan_update_cycle,
     refresh_card,
     say_in_thread,
 )
-from handover.db import Database
-from handover.models import Event, Incident
 from handover.settings import Settings
 from handover.times import to_iso, utcnow
-
-# Why an action was refused; the front end words it.
-NOT_FOUND = "not_found"
-NOT_OWNER = "not_owner"
-NOT_ACTIVE = "not_active"
-ALREADY_OWNED = "already_owned"
-NOT_RESOLVED = "not_resolved"
-INVALID = "invalid"
-
-
-@dataclass
-class Outcome:
-    ok: bool
-    incident: Incident | None = None
-    refusal: str | None = None
-    message: str = ""  # for INVALID: what is wrong, in words
 
 
 def on_handover(s: Session, incident: Incident, settings: Settings, now: datetime) -> None:
@@ -64,6 +55,8 @@ def on_handover(s: Session, incident: Incident, settings: Settings, now: datetim
         now=now,
     )
     plan_first_phase(s, incident, settings, now)
+    # The manager should never write the first comms from a blank page (DOMAIN.md).
+    notices.draft(s, incident, "initial", settings, now)
 
 
 def key_durations(incident: Incident) -> list[tuple[str, timedelta | None]]:
@@ -228,56 +221,6 @@ class Incidents:
             )
             return Outcome(True, incident)
 
-    def initial_comms_sent(self, incident_id: int, user: str) -> Outcome:
-        with self.db.session() as s:
-            incident, refused = self._owned(s, incident_id, user, "initial_comms")
-            if refused:
-                return refused
-            if incident.initial_comms_at is not None:
-                return Outcome(
-                    False, incident, INVALID, "The initial comms are already recorded as sent."
-                )
-            now = self.now()
-            incident.initial_comms_at = now
-            plan_update_cycle(s, incident, self.settings, base=now)
-            self._record(
-                s,
-                incident,
-                user,
-                "initial_comms_sent",
-                now,
-                {
-                    "after_s": int((now - incident.handed_over_at).total_seconds()),
-                    "late_by_s": self._late_by(incident, now),
-                    "next_update_at": to_iso(incident.next_update_due_at),
-                },
-            )
-            return Outcome(True, incident)
-
-    def update_sent(self, incident_id: int, user: str) -> Outcome:
-        """A stakeholder update went out: on time or not, and the next one is due."""
-        with self.db.session() as s:
-            incident, refused = self._owned(s, incident_id, user, "update")
-            if refused:
-                return refused
-            now = self.now()
-            was_due = incident.next_update_due_at
-            incident.last_update_at = now
-            plan_update_cycle(s, incident, self.settings, base=now)
-            self._record(
-                s,
-                incident,
-                user,
-                "update_sent",
-                now,
-                {
-                    "was_due_at": to_iso(was_due) if was_due else None,
-                    "on_time": was_due is None or now <= was_due,
-                    "next_update_at": to_iso(incident.next_update_due_at),
-                },
-            )
-            return Outcome(True, incident)
-
     def hand_on(self, incident_id: int, user: str, new_owner: str) -> Outcome:
         if new_owner == user:
             return Outcome(
@@ -354,6 +297,7 @@ class Incidents:
             incident.resolved_at, incident.stakeholder_state = resolved_at, "resolved"
             incident.next_update_due_at = None
             cancel(s, incident.id)
+            notices.draft(s, incident, "resolution", self.settings, now, actor=user)
             self._record(
                 s,
                 incident,

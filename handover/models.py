@@ -158,3 +158,36 @@ class Event(Base):
     kind: Mapped[str] = mapped_column(String(32))
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
     note: Mapped[str] = mapped_column(Text, default="")
+
+
+class Notice(Base):
+    """A stakeholder notice: drafted from the templates, checked and sent by the manager.
+
+    The text is rendered once, when the draft is shown, so what the manager checked is what is
+    published; an edit replaces it and is kept in `edits`.
+    """
+
+    __tablename__ = "notices"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # initial / update / resolution
+    status: Mapped[str] = mapped_column(String(16), default="draft")  # draft/sent/superseded
+    doing: Mapped[str] = mapped_column(Text, default="")  # "what we are doing", kept onwards
+    eta: Mapped[str] = mapped_column(Text, default="")
+    next_update_at: Mapped[datetime | None] = mapped_column(default=None)
+    # The record's comms-relevant state when drafted; the next update says what changed.
+    snapshot: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    changes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    subject: Mapped[str] = mapped_column(Text, default="")
+    body_mrkdwn: Mapped[str] = mapped_column(Text, default="")
+    body_plain: Mapped[str] = mapped_column(Text, default="")
+    rendered: Mapped[bool] = mapped_column(Boolean, default=False)
+    draft_ts: Mapped[str | None] = mapped_column(String(32), default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(32), default="baton")
+    sent_at: Mapped[datetime | None] = mapped_column(default=None)
+    sent_by: Mapped[str | None] = mapped_column(String(32), default=None)
+    channel: Mapped[str | None] = mapped_column(String(32), default=None)
+    sent_ts: Mapped[str | None] = mapped_column(String(32), default=None)
+    edits: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)

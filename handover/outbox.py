@@ -19,9 +19,12 @@ from handover.models import Outbox
 LEASE = timedelta(seconds=20)
 MAX_BACKOFF = timedelta(minutes=5)
 
-CARD, THREAD, DM = "card", "thread", "dm"  # targets
-# A card is posted by exactly one row; every other card row updates it in place.
+# Targets: the managers' card, its thread, a direct message, the stakeholders' channel.
+CARD, THREAD, DM, STAKEHOLDERS = "card", "thread", "dm", "stakeholders"
+# A card (or a notice's draft message) is posted by exactly one row; the others update it.
 CARD_POST = "card_post"
+NOTICE_POST, NOTICE = "notice_post", "notice"
+NOTICE_PUBLISH, NOTICE_REPUBLISH = "notice_publish", "notice_republish"
 
 
 def enqueue(

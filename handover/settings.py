@@ -85,6 +85,9 @@ class OrgConfig:
     escalation_after: timedelta = timedelta(minutes=5)
     escalate_to: str = ""
     templates_dir: Path | None = None
+    # Where notices go when a security or data breach is suspected (DOMAIN.md): not the broad
+    # stakeholder channel, unless the manager explicitly confirms.
+    restricted_channel: str = ""
 
 
 @dataclass(frozen=True)
@@ -155,6 +158,7 @@ def load_org_config(path: Path, problems: list[str]) -> OrgConfig:
         "escalation_after",
         "escalate_to",
         "templates_dir",
+        "restricted_channel",
     }
     for key in sorted(set(data) - known):
         problems.append(f"{where}: unknown setting '{key}' (known: {', '.join(sorted(known))})")
@@ -190,6 +194,9 @@ def load_org_config(path: Path, problems: list[str]) -> OrgConfig:
     if escalate_to and not (USER_ID.match(escalate_to) or USER_GROUP_ID.match(escalate_to)):
         problems.append(f"{where}: 'escalate_to' '{escalate_to}' is not a user (U…) or group (S…)")
 
+    restricted = str(data.get("restricted_channel", ""))
+    if restricted and not CHANNEL_ID.match(restricted):
+        problems.append(f"{where}: 'restricted_channel' '{restricted}' is not a channel ID")
     templates_dir = None
     if "templates_dir" in data:
         templates_dir = (path.parent / str(data["templates_dir"])).resolve()
@@ -211,6 +218,7 @@ def load_org_config(path: Path, problems: list[str]) -> OrgConfig:
         ),
         escalate_to=escalate_to,
         templates_dir=templates_dir,
+        restricted_channel=restricted,
     )
 
 

@@ -81,7 +81,7 @@ def card_message(fake: FakeSlack, timeout: float = 10) -> dict:
     post = fake.wait_for(
         "chat.postMessage",
         timeout=timeout,
-        where=lambda a: a["channel"] == MIM_CHANNEL and "blocks" in a,
+        where=lambda a: a["channel"] == MIM_CHANNEL and "blocks" in a and not a.get("thread_ts"),
     )[-1]
     ts = post.result["ts"]
     updates = [c for c in fake.calls_to("chat.update") if c.args["ts"] == ts]
@@ -97,3 +97,19 @@ def buttons(card: dict) -> list[str]:
     return [
         el["text"]["text"] for b in card["blocks"] if b["type"] == "actions" for el in b["elements"]
     ]
+
+
+def draft_message(
+    fake: FakeSlack, card_ts: str, kind: str = "initial notice", count: int = 1, timeout: float = 10
+) -> dict:
+    """The `count`-th draft of `kind` posted in the card's thread: its ts and blocks."""
+    posts = fake.wait_for(
+        "chat.postMessage",
+        count=count,
+        timeout=timeout,
+        where=lambda a: (
+            a.get("thread_ts") == card_ts and a["text"].startswith(f":memo: *Draft {kind}*")
+        ),
+    )
+    post = posts[count - 1]
+    return {"ts": post.result["ts"], "blocks": post.args["blocks"], "text": post.args["text"]}

@@ -93,7 +93,8 @@ def test_a_second_submission_of_the_same_handover_creates_nothing_new(baton):
     time.sleep(0.5)
     with baton.db.session() as s:
         assert s.query(Incident).count() == 1
-    assert len(baton.fake.calls_to("chat.postMessage")) == 2  # one card, one DM
+    # One card, one message to the agent, one draft of the initial notice in the thread.
+    assert len(baton.fake.calls_to("chat.postMessage")) == 3
 
 
 def test_invalid_answers_are_shown_inline(baton):

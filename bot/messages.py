@@ -107,17 +107,22 @@ def _trgs_engaged(i: Incident, p: dict, s: Settings) -> str:
 
 def _initial_comms_sent(i: Incident, p: dict, s: Settings) -> str:
     return (
-        f":mega: Initial stakeholder comms sent by {mention(p['actor'])}"
-        f"{_after_phase(p)}. Next update due {_t(p['next_update_at'])}."
+        f":mega: Initial notice sent to <#{p['channel']}> by {mention(p['actor'])}, "
+        f"{_d(p['after_s'])} after handover{_after_phase(p)}. "
+        f"Next update due {_t(p['next_update_at'])}."
     )
 
 
 def _update_sent(i: Incident, p: dict, s: Settings) -> str:
     timing = "on time" if p["on_time"] else f"late: it was due {_t(p['was_due_at'])}"
     return (
-        f":mega: Stakeholder update sent by {mention(p['actor'])} ({timing}). "
+        f":mega: Update sent to <#{p['channel']}> by {mention(p['actor'])} ({timing}). "
         f"Next update due {_t(p['next_update_at'])}."
     )
+
+
+def _resolution_sent(i: Incident, p: dict, s: Settings) -> str:
+    return f":mega: Resolution notice sent to <#{p['channel']}> by {mention(p['actor'])}."
 
 
 def _handed_on(i: Incident, p: dict, s: Settings) -> str:
@@ -193,6 +198,7 @@ TEXTS: dict[str, Renderer] = {
     "trgs_engaged": _trgs_engaged,
     "initial_comms_sent": _initial_comms_sent,
     "update_sent": _update_sent,
+    "resolution_sent": _resolution_sent,
     "handed_on": _handed_on,
     "stood_down": _stood_down,
     "resolved": _resolved,

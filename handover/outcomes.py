@@ -1,0 +1,23 @@
+"""What a service call on an incident comes back with: done, or refused and why."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from handover.models import Incident
+
+# Why an action was refused; the front end words it.
+NOT_FOUND = "not_found"
+NOT_OWNER = "not_owner"
+NOT_ACTIVE = "not_active"
+ALREADY_OWNED = "already_owned"
+NOT_RESOLVED = "not_resolved"
+INVALID = "invalid"
+
+
+@dataclass
+class Outcome:
+    ok: bool
+    incident: Incident | None = None
+    refusal: str | None = None
+    message: str = ""  # for INVALID: what is wrong, in words
