@@ -16,14 +16,17 @@ from slack_sdk.http_retry.builtin_handlers import (
 
 from bot import cards, checklist_modal
 from bot.checklist_modal import CALLBACK_ID
-from bot.incident_actions import register_incident_actions
+from bot.home import register_home
+from bot.incident_actions import register_gap_actions, register_incident_actions
 from bot.mrkdwn import escape
 from bot.notice_actions import register_notice_actions, summary_text
 from bot.permissions import AcceptPolicy
+from bot.reports import timeline_text
 from handover.checklist import step
 from handover.durations import humanize
 from handover.incidents import Incidents
 from handover.notices import Notices
+from handover.review import timeline
 from handover.service import Handovers, NotFound
 from handover.settings import Settings
 from handover.times import utcnow
@@ -36,6 +39,7 @@ HELP = f"""*{COMMAND}*: hand a major incident over to the incident managers.
 • `{COMMAND} resume`: reopen your unfinished handover where you left it.
 • `{COMMAND} status MI-2026-0001`: see where an incident stands.
 • `{COMMAND} summary MI-2026-0001`: an executive summary, for your eyes only.
+• `{COMMAND} timeline MI-2026-0001`: every event of an incident, in order.
 • `{COMMAND} help`: this message.
 Only what is broken and what users see are required. "Unknown" is always a fine answer: \
 hand over fast, the incident manager fills the gaps."""
@@ -71,6 +75,8 @@ def build_app(settings: Settings, services: Services, client: WebClient | None =
     register_checklist(app, settings, services)
     policy = AcceptPolicy(settings)
     register_incident_actions(app, settings, services.incidents, policy)
+    register_gap_actions(app, settings, services.incidents)
+    register_home(app, settings, services.handovers, services.incidents)
     register_notice_actions(app, settings, services.notices, services.incidents, policy)
 
     @app.error
@@ -95,12 +101,8 @@ def register_command(app: App, settings: Settings, services: Services) -> None:
         if word == "help":
             ack(text=HELP)
             return
-        if word in ("status", "summary"):
-            ack(
-                text=_status(
-                    handovers, settings, rest, services.notices if word == "summary" else None
-                )
-            )
+        if word in ("status", "summary", "timeline"):
+            ack(text=_about(word, rest, services, settings))
             return
         if word == "resume":
             draft = handovers.latest_open_draft(user)
@@ -114,28 +116,24 @@ def register_command(app: App, settings: Settings, services: Services) -> None:
                 user, command.get("team_id", ""), command.get("channel_id", ""), headline=text
             )
         # views.open first: the trigger_id lives for 3 seconds.
-        view = checklist_modal.step_view(
-            step(draft.step), draft.id, draft.answers, settings.org, review=_review_for(draft)
+        client.views_open(
+            trigger_id=command["trigger_id"], view=checklist_modal.draft_view(draft, settings.org)
         )
-        client.views_open(trigger_id=command["trigger_id"], view=view)
 
 
-def _review_for(draft):
-    return Handovers.review(draft.answers) if draft.step == "review" else None
-
-
-def _status(
-    handovers: Handovers, settings: Settings, reference: str, notices: Notices | None = None
-) -> str:
-    """Where an incident stands; with `notices`, its executive summary instead."""
+def _about(word: str, reference: str, services: Services, settings: Settings) -> str:
+    """What `status`, `summary` and `timeline` say about one incident, to the asker only."""
     reference = reference.strip()
     if not reference:
-        return f"Which incident? For example: `{COMMAND} status MI-2026-0001`."
-    incident = handovers.find(reference)
+        return f"Which incident? For example: `{COMMAND} {word} MI-2026-0001`."
+    incident = services.handovers.find(reference)
     if incident is None:
         return f"No incident {escape(reference)} was found. References look like MI-2026-0001."
-    if notices is not None:
-        return summary_text(notices, incident)
+    if word == "summary":
+        return summary_text(services.notices, incident)
+    if word == "timeline":
+        entries = timeline(incident, services.handovers.events(incident.id))
+        return cards.truncate(timeline_text(incident, entries), 3900)
     return cards.status_text(incident, settings, utcnow())
 
 

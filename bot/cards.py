@@ -19,6 +19,7 @@ from handover.card_content import card_content
 from handover.durations import humanize
 from handover.incidents import key_durations
 from handover.models import Incident
+from handover.quality import Quality, assess
 from handover.schedule import objectives
 from handover.settings import Settings
 
@@ -26,6 +27,7 @@ ACCEPT = "incident_accept"
 ENGAGE = "incident_engage"
 DRAFT_UPDATE = "incident_draft_update"
 SUMMARY = "incident_summary"
+FILL_GAP = "incident_fill_gap"
 HAND_ON = "incident_hand_on"
 STAND_DOWN = "incident_stand_down"
 RESOLVE = "incident_resolve"
@@ -87,6 +89,19 @@ def objectives_line(incident: Incident) -> str:
     return " · ".join(parts)
 
 
+def quality_line(incident: Incident, handed_over: Quality) -> str:
+    """The score as handed over counts for training; what is still open is what to fill."""
+    line = (
+        f"Handed over {slack_time(incident.handed_over_at)} · handover quality "
+        f"{BAND_DOT[handed_over.band]} {handed_over.score} %"
+    )
+    current = assess(incident.answers)
+    if current.score != handed_over.score:
+        line += f" as handed over, {current.score} % now"
+    gaps = ", ".join(g.label.lower() for g in current.gaps) or "none"
+    return f"{line} · gaps: {gaps}"
+
+
 def _button(
     text: str,
     action_id: str,
@@ -108,12 +123,14 @@ def controls(incident: Incident) -> list[ButtonElement]:
             _button("Engage resolver groups", ENGAGE, incident),
             _button("Draft update", DRAFT_UPDATE, incident),
             _button("Executive summary", SUMMARY, incident),
+            _button("Fill a gap", FILL_GAP, incident),
             _button("Hand on", HAND_ON, incident),
             _button("Stand down", STAND_DOWN, incident),
             _button("Resolve", RESOLVE, incident, "primary"),
         ]
     if incident.status == "resolved":
         return [
+            _button("Fill a gap", FILL_GAP, incident),
             _button(
                 "Close incident",
                 CLOSE,
@@ -125,7 +142,7 @@ def controls(incident: Incident) -> list[ButtonElement]:
                     confirm="Close",
                     deny="Not yet",
                 ),
-            )
+            ),
         ]
     return []
 
@@ -142,14 +159,7 @@ def card(incident: Incident, settings: Settings, now: datetime) -> tuple[str, li
         SectionBlock(fields=[_md(f"*{label}*\n{value}") for label, value in facts]),
         *(SectionBlock(text=_md(f"*{label}*\n{value}")) for label, value in c.sections),
         SectionBlock(fields=[_md(f"*{label}*\n{value}") for label, value in c.follow_up]),
-        ContextBlock(
-            elements=[
-                _md(
-                    f"Handed over {slack_time(incident.handed_over_at)} · handover quality "
-                    f"{BAND_DOT[c.quality.band]} {c.quality.score} % · gaps: {c.gaps}"
-                )
-            ]
-        ),
+        ContextBlock(elements=[_md(quality_line(incident, c.quality))]),
     ]
     if incident.status == "closed":
         durations = " · ".join(

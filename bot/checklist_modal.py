@@ -34,8 +34,10 @@ from handover.checklist import (
     Kind,
     Step,
     options_for,
+    step,
 )
-from handover.service import Review
+from handover.models import Draft
+from handover.service import Handovers, Review
 from handover.settings import OrgConfig
 from handover.times import parse_time
 
@@ -272,6 +274,12 @@ def step_view(
         blocks=blocks,
     )
     return view.to_dict()
+
+
+def draft_view(draft: Draft, org: OrgConfig) -> dict:
+    """The modal at the step where the draft was left (the review shows the score and gaps)."""
+    review = Handovers.review(draft.answers) if draft.step == "review" else None
+    return step_view(step(draft.step), draft.id, draft.answers, org, review=review)
 
 
 def read_state(the_step: Step, state_values: dict[str, Any]) -> dict[str, Any]:

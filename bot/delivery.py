@@ -139,13 +139,15 @@ class Deliverer:
         if row.target == outbox.STAKEHOLDERS:
             return self._publish(row)
         text = messages.text_for(row.what, incident, row.params, self.settings)
+        thread_ts = None
         if row.target == outbox.THREAD:
             if not incident.card_ts:
                 raise NotReady
             channel, thread_ts = incident.mim_channel, incident.card_ts
+        elif row.target == outbox.CHANNEL:
+            channel = row.params["channel"]
         else:
             channel = self.client.conversations_open(users=row.params["user"])["channel"]["id"]
-            thread_ts = None
         return self._post_once(row, channel, thread_ts, text=text)
 
     def _send_card(self, row: Outbox, incident: Incident) -> str | None:

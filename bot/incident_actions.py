@@ -15,14 +15,18 @@ from slack_sdk.models.blocks import (
     Option,
     PlainTextInputElement,
     StaticMultiSelectElement,
+    StaticSelectElement,
     UserSelectElement,
 )
 from slack_sdk.models.views import View
 
 from bot import cards
+from bot.checklist_modal import block_id, field_blocks, read_state
 from bot.permissions import AcceptPolicy
 from bot.replies import answer, ephemeral, finish, refusal_text, value_of
-from handover.incidents import Incidents
+from handover.checklist import FIELDS, STEPS, Kind, Step
+from handover.incidents import FILLABLE, Incidents
+from handover.quality import assess
 from handover.settings import Settings
 
 ACTION = "v"
@@ -218,3 +222,77 @@ def register_incident_actions(
             "resolved_at",
             "resolve it",
         )
+
+
+GAP_PICK = "incident_gap_pick"
+GAP_FILL = "incident_gap_fill"
+
+
+def gap_pick_modal(incident, channel: str) -> dict:
+    """Step one of "Fill a gap": which field. Gaps come first, marked as such."""
+    current = assess(incident.answers)
+    gap_ids = [g.field_id for g in current.gaps]
+    fields = [f for st in STEPS for f in st.fields if f.kind != Kind.PRIORITY]
+    fields.sort(key=lambda f: f.id not in gap_ids)
+    answers_now = {g.field_id: g.answer for g in current.gaps}
+    options = [
+        Option(
+            value=f.id,
+            label=(f"{f.label} ({answers_now[f.id]})" if f.id in answers_now else f.label)[:75],
+        )
+        for f in fields
+    ]
+    return _modal(
+        GAP_PICK,
+        "Fill a gap",
+        "Next",
+        incident.id,
+        [
+            InputBlock(
+                block_id="field",
+                label="Which part of the record?",
+                hint="The handover's score stays as handed over; what you fill in is recorded.",
+                element=StaticSelectElement(action_id=ACTION, options=options),
+            )
+        ],
+        channel,
+    )
+
+
+def gap_fill_modal(incident, field_id: str, settings: Settings) -> dict:
+    f = FIELDS[field_id]
+    blocks = field_blocks(f, incident.answers.get(field_id), settings.org)
+    view = _modal(GAP_FILL, "Fill a gap", "Save", incident.id, blocks, "")
+    view["private_metadata"] = json.dumps({"incident": incident.id, "field": field_id})
+    return view
+
+
+def register_gap_actions(app: App, settings: Settings, incidents: Incidents) -> None:
+    @app.action(cards.FILL_GAP)
+    def fill_gap_clicked(ack: Ack, body: dict, client: WebClient, respond: Respond) -> None:
+        ack()
+        allowed = incidents.check_owner(value_of(body), body["user"]["id"], "fill a gap", FILLABLE)
+        if not allowed.ok:
+            ephemeral(respond, refusal_text(allowed, "fill a gap"))
+            return
+        channel = body.get("channel", {}).get("id", "")
+        view = gap_pick_modal(allowed.incident, channel)
+        client.views_open(trigger_id=body["trigger_id"], view=view)
+
+    @app.view_submission(GAP_PICK)
+    def gap_picked(ack: Ack, view: dict) -> None:
+        meta = json.loads(view["private_metadata"])
+        field_id = (_value(view, "field").get("selected_option") or {}).get("value")
+        incident = incidents.get(meta["incident"])
+        if field_id not in FIELDS or incident is None:
+            ack(response_action="errors", errors={"field": "Choose a part of the record."})
+            return
+        ack(response_action="update", view=gap_fill_modal(incident, field_id, settings))
+
+    @app.view_submission(GAP_FILL)
+    def gap_filled(ack: Ack, body: dict, view: dict) -> None:
+        meta = json.loads(view["private_metadata"])
+        f = FIELDS[meta["field"]]
+        raw = read_state(Step("gap", "", (f,)), view["state"]["values"])
+        outcome = incidents.fill_gap(meta["incident"], body["user"]["id"], f.id, raw.get(f.id))
+        finish(ack, outcome, block_id(f.id), "fill a gap")

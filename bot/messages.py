@@ -9,6 +9,7 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from bot.mrkdwn import escape, slack_time
+from bot.reports import exception_report_text
 from handover.durations import humanize
 from handover.models import Incident
 from handover.settings import Settings
@@ -187,6 +188,14 @@ def _handed_on_dm(i: Incident, p: dict, s: Settings) -> str:
     )
 
 
+def _exception_report(i: Incident, p: dict, s: Settings) -> str:
+    return exception_report_text(p["report"])
+
+
+def _gap_filled(i: Incident, p: dict, s: Settings) -> str:
+    return f":pencil2: {mention(p['actor'])} filled in *{p['label'].lower()}* on the record."
+
+
 Renderer = Callable[[Incident, dict, Settings], str]
 TEXTS: dict[str, Renderer] = {
     "escalation": _escalation,
@@ -199,6 +208,8 @@ TEXTS: dict[str, Renderer] = {
     "initial_comms_sent": _initial_comms_sent,
     "update_sent": _update_sent,
     "resolution_sent": _resolution_sent,
+    "exception_report": _exception_report,
+    "gap_filled": _gap_filled,
     "handed_on": _handed_on,
     "stood_down": _stood_down,
     "resolved": _resolved,

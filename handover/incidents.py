@@ -8,12 +8,13 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from handover import notices, outbox
+from handover import answers, notices, outbox, review
+from handover.checklist import FIELDS, STEPS, Kind
 from handover.db import Database
-from handover.models import Event, Incident
+from handover.models import Event, Incident, Reask
 from handover.outcomes import (
     ALREADY_OWNED,
     INVALID,
@@ -74,11 +75,27 @@ def key_durations(incident: Incident) -> list[tuple[str, timedelta | None]]:
     ]
 
 
+# A record can still be completed after resolution, until it is closed.
+FILLABLE = ("accepted", "resolved")
+
+
 class Incidents:
     def __init__(self, db: Database, settings: Settings, now: Callable[[], datetime] = utcnow):
         self.db = db
         self.settings = settings
         self.now = now
+
+    def active(self, limit: int = 50) -> list[Incident]:
+        """Incidents still being worked (resolved ones until they are closed), newest first."""
+        with self.db.session() as s:
+            return list(
+                s.scalars(
+                    select(Incident)
+                    .where(Incident.status.in_((*ACTIVE, "resolved")), Incident.is_drill.is_(False))
+                    .order_by(Incident.handed_over_at.desc())
+                    .limit(limit)
+                )
+            )
 
     def get(self, incident_id: int) -> Incident | None:
         with self.db.session() as s:
@@ -148,10 +165,12 @@ class Incidents:
             return None, Outcome(False, incident, refusal)
         return incident, None
 
-    def check_owner(self, incident_id: int, user: str, action: str) -> Outcome:
+    def check_owner(
+        self, incident_id: int, user: str, action: str, statuses: tuple[str, ...] = ("accepted",)
+    ) -> Outcome:
         """May `user` act on the incident as its owner? A refusal is recorded."""
         with self.db.session() as s:
-            incident, refused = self._owned(s, incident_id, user, action)
+            incident, refused = self._owned(s, incident_id, user, action, statuses)
             return refused or Outcome(True, incident)
 
     # Actions --------------------------------------------------------------------------------
@@ -218,6 +237,49 @@ class Incidents:
                     "after_s": int((now - incident.handed_over_at).total_seconds()),
                     "late_by_s": self._late_by(incident, now) if first else None,
                 },
+            )
+            return Outcome(True, incident)
+
+    def fill_gap(self, incident_id: int, user: str, field_id: str, raw: Any) -> Outcome:
+        """The owner completes or corrects a checklist field. The record (and so the card and
+        future comms) changes; the score as handed over does not; the re-ask is recorded."""
+        f = FIELDS.get(field_id)
+        if f is None or f.kind == Kind.PRIORITY:
+            return Outcome(False, refusal=INVALID, message="That is not a checklist field.")
+        with self.db.session() as s:
+            incident, refused = self._owned(s, incident_id, user, "fill_gap", FILLABLE)
+            if refused:
+                return refused
+            value = answers.parse(f, raw)
+            candidate = {**incident.answers, field_id: value}
+            step = next(st for st in STEPS if f in st.fields)
+            problem = answers.validate(step, candidate, self.settings.org, self.now()).get(field_id)
+            if problem:
+                return Outcome(False, incident, INVALID, problem)
+            old = incident.answers.get(field_id)
+            if old == value:
+                return Outcome(False, incident, INVALID, "That is what the record says already.")
+            now = self.now()
+            incident.answers = candidate
+            if field_id == "headline":
+                incident.headline = value
+            s.add(
+                Reask(
+                    incident_id=incident.id,
+                    field_id=field_id,
+                    old_value=old,
+                    new_value=value,
+                    by=user,
+                    at=now,
+                )
+            )
+            self._record(
+                s,
+                incident,
+                user,
+                "gap_filled",
+                now,
+                {"field": field_id, "label": f.label, "was_blank": old in (None, "", [])},
             )
             return Outcome(True, incident)
 
@@ -323,4 +385,5 @@ class Incidents:
                 label: int(d.total_seconds()) if d else None for label, d in key_durations(incident)
             }
             self._record(s, incident, user, "closed", now, {"durations": durations})
+            review.file_exception_report(s, incident, self.settings, now)
             return Outcome(True, incident)

@@ -191,3 +191,30 @@ class Notice(Base):
     channel: Mapped[str | None] = mapped_column(String(32), default=None)
     sent_ts: Mapped[str | None] = mapped_column(String(32), default=None)
     edits: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+
+
+class Reask(Base):
+    """A checklist field the manager had to fill in or correct after the handover: the truest
+    measure of a handover's quality (DOMAIN.md)."""
+
+    __tablename__ = "reasks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), index=True)
+    field_id: Mapped[str] = mapped_column(String(32))
+    old_value: Mapped[Any] = mapped_column(JSON, nullable=True)
+    new_value: Mapped[Any] = mapped_column(JSON, nullable=True)
+    by: Mapped[str] = mapped_column(String(32))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ExceptionReport(Base):
+    """After closure, a weak handover's report for the service desk lead (training, blameless)."""
+
+    __tablename__ = "exception_reports"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    content: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    sent_to: Mapped[str] = mapped_column(String(32), default="")

@@ -21,6 +21,7 @@ MAX_BACKOFF = timedelta(minutes=5)
 
 # Targets: the managers' card, its thread, a direct message, the stakeholders' channel.
 CARD, THREAD, DM, STAKEHOLDERS = "card", "thread", "dm", "stakeholders"
+CHANNEL = "channel"  # a configured channel named in the row's params
 # A card (or a notice's draft message) is posted by exactly one row; the others update it.
 CARD_POST = "card_post"
 NOTICE_POST, NOTICE = "notice_post", "notice"

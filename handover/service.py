@@ -234,6 +234,18 @@ class Handovers:
                 select(Incident).where(Incident.reference == reference.strip().upper())
             ).first()
 
+    def recent(self, user_id: str, limit: int = 5) -> list[Incident]:
+        """The agent's latest real handovers (drills are not shown)."""
+        with self.db.session() as s:
+            return list(
+                s.scalars(
+                    select(Incident)
+                    .where(Incident.reporter_id == user_id, Incident.is_drill.is_(False))
+                    .order_by(Incident.handed_over_at.desc())
+                    .limit(limit)
+                )
+            )
+
     def events(self, incident_id: int) -> list[Event]:
         with self.db.session() as s:
             return list(

@@ -88,6 +88,8 @@ class OrgConfig:
     # Where notices go when a security or data breach is suspected (DOMAIN.md): not the broad
     # stakeholder channel, unless the manager explicitly confirms.
     restricted_channel: str = ""
+    # Who receives exception reports about weak handovers (a user U… or a channel C…).
+    service_desk_lead: str = ""
 
 
 @dataclass(frozen=True)
@@ -159,6 +161,7 @@ def load_org_config(path: Path, problems: list[str]) -> OrgConfig:
         "escalate_to",
         "templates_dir",
         "restricted_channel",
+        "service_desk_lead",
     }
     for key in sorted(set(data) - known):
         problems.append(f"{where}: unknown setting '{key}' (known: {', '.join(sorted(known))})")
@@ -197,6 +200,9 @@ def load_org_config(path: Path, problems: list[str]) -> OrgConfig:
     restricted = str(data.get("restricted_channel", ""))
     if restricted and not CHANNEL_ID.match(restricted):
         problems.append(f"{where}: 'restricted_channel' '{restricted}' is not a channel ID")
+    lead = str(data.get("service_desk_lead", ""))
+    if lead and not (USER_ID.match(lead) or CHANNEL_ID.match(lead)):
+        problems.append(f"{where}: 'service_desk_lead' '{lead}' is not a user (U…) or channel (C…)")
     templates_dir = None
     if "templates_dir" in data:
         templates_dir = (path.parent / str(data["templates_dir"])).resolve()
@@ -219,6 +225,7 @@ def load_org_config(path: Path, problems: list[str]) -> OrgConfig:
         escalate_to=escalate_to,
         templates_dir=templates_dir,
         restricted_channel=restricted,
+        service_desk_lead=lead,
     )
 
 

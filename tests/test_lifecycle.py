@@ -210,7 +210,7 @@ def test_resolve_and_close_cancel_what_is_pending_and_show_key_durations(baton):
         pending = s.query(Deadline).filter_by(status="pending").count()
         cancelled = s.query(Deadline).filter_by(status="cancelled").count()
     assert pending == 0 and cancelled >= 2  # the phase reminder and end, at least
-    wait_until(lambda: buttons(card_message(baton.fake)) == ["Close incident"])
+    wait_until(lambda: buttons(card_message(baton.fake)) == ["Fill a gap", "Close incident"])
     click(baton.slack, MIM, card_message(baton.fake), "incident_close")
     wait_until(lambda: "Key durations" in json.dumps(card_message(baton.fake)["blocks"]))
     final = card_message(baton.fake)
