@@ -23,6 +23,7 @@ from handover.outcomes import (
     NOT_OWNER,
     NOT_RESOLVED,
     Outcome,
+    denial,
 )
 from handover.schedule import (
     ACTIVE,
@@ -150,15 +151,7 @@ class Incidents:
         if incident is None:
             return None, Outcome(False, refusal=NOT_FOUND)
         if incident.owner_id != user:
-            s.add(
-                Event(
-                    incident_id=incident.id,
-                    at=self.now(),
-                    actor=user,
-                    kind="denied",
-                    detail={"action": action, "owner": incident.owner_id},
-                )
-            )
+            s.add(denial(incident, user, action, self.now()))
             return None, Outcome(False, incident, NOT_OWNER)
         if incident.status not in statuses:
             refusal = NOT_RESOLVED if statuses == ("resolved",) else NOT_ACTIVE

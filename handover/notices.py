@@ -18,7 +18,7 @@ from handover import comms, outbox
 from handover.checklist import Rendering
 from handover.db import Database
 from handover.models import Event, Incident, Notice
-from handover.outcomes import INVALID, NOT_ACTIVE, NOT_FOUND, NOT_OWNER, Outcome
+from handover.outcomes import INVALID, NOT_ACTIVE, NOT_FOUND, NOT_OWNER, Outcome, denial
 from handover.schedule import ACTIVE, plan_update_cycle, refresh_card, say_in_thread
 from handover.settings import Settings
 from handover.times import to_iso, utcnow
@@ -312,15 +312,7 @@ class Notices:
         if incident is None:
             return Outcome(False, refusal=NOT_FOUND)
         if incident.owner_id is not None and incident.owner_id != user:
-            s.add(
-                Event(
-                    incident_id=incident.id,
-                    at=self.now(),
-                    actor=user,
-                    kind="denied",
-                    detail={"action": action, "owner": incident.owner_id},
-                )
-            )
+            s.add(denial(incident, user, action, self.now()))
             return Outcome(False, incident, NOT_OWNER)
         if incident.status not in ACTIVE and not allow_closed:
             return Outcome(False, incident, NOT_ACTIVE)

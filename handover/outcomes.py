@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
-from handover.models import Incident
+from handover.models import Event, Incident
 
 # Why an action was refused; the front end words it.
 NOT_FOUND = "not_found"
@@ -21,3 +22,14 @@ class Outcome:
     incident: Incident | None = None
     refusal: str | None = None
     message: str = ""  # for INVALID: what is wrong, in words
+
+
+def denial(incident: Incident, user: str, action: str, now: datetime) -> Event:
+    """A refused attempt, kept in the timeline: who tried what, and who owned it."""
+    return Event(
+        incident_id=incident.id,
+        at=now,
+        actor=user,
+        kind="denied",
+        detail={"action": action, "owner": incident.owner_id},
+    )
