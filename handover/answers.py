@@ -95,6 +95,13 @@ def validate_field(f: Field, value: Any, org: OrgConfig, now: datetime) -> str |
     blank = value in (None, "", [])
     if f.required and blank:
         return "This is needed to hand over." + (' "Unknown" is fine.' if f.allow_unknown else "")
+    if (
+        f.kind in (Kind.TEXT, Kind.LONG_TEXT)
+        and f.required
+        and not f.allow_unknown
+        and (value.lower() == UNKNOWN or is_placeholder(value))
+    ):
+        return f'This is needed to hand over, in plain words: "{value}" does not say it.'
     if blank or value == UNKNOWN:
         return None
     if f.kind in (Kind.TEXT, Kind.LONG_TEXT):

@@ -125,6 +125,8 @@ STEPS: tuple[Step, ...] = (
                 Kind.TEXT,
                 weight=1,
                 required=True,
+                # The minimal core (DOMAIN.md): what is broken and what users see are needed.
+                allow_unknown=False,
                 min_length=10,
                 max_length=120,
                 hint="One line in plain words; it becomes the comms subject.",
@@ -145,6 +147,7 @@ STEPS: tuple[Step, ...] = (
                 Kind.LONG_TEXT,
                 weight=3,
                 required=True,
+                allow_unknown=False,
                 min_length=3,
                 hint="What users see; copy error text word for word.",
                 training="Capture what users see and the exact error text.",

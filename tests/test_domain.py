@@ -192,3 +192,21 @@ def test_durations():
     assert humanize(timedelta(seconds=720)) == "12 min"
     assert humanize(timedelta(minutes=65)) == "1 h 5 min"
     assert humanize(timedelta(seconds=40)) == "40 s"
+
+
+def test_what_users_see_cannot_be_unknown():
+    # The minimal core: "unknown" is fine everywhere else, but not as the headline or symptoms.
+    what = step("what")
+    values = {
+        "headline": answers.parse(FIELDS["headline"], "unknown"),
+        "symptoms": answers.parse(FIELDS["symptoms"], "Unknown"),
+    }
+    errors = answers.validate(what, values, ORG, NOW)
+    assert errors["headline"] == (
+        'This is needed to hand over, in plain words: "unknown" does not say it.'
+    )
+    assert errors["symptoms"] == (
+        'This is needed to hand over, in plain words: "Unknown" does not say it.'
+    )
+    tbc = {"symptoms": answers.parse(FIELDS["symptoms"], "TBC")}
+    assert "does not say it" in answers.validate(what, tbc, ORG, NOW)["symptoms"]

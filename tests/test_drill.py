@@ -321,7 +321,7 @@ def test_bad_answers_in_a_file_get_one_line_each_and_exit_2(tmp_path):
         + ")",
         "baton: headline: Please write at least 10 characters (you wrote 4).",
         "baton: services: Not one of the choices: Mail.",
-        'baton: symptoms: This is needed to hand over. "Unknown" is fine.',
+        "baton: symptoms: This is needed to hand over.",
         "baton: started_at: Not a time. Like 2026-11-22 14:30 (your local time), 14:30, "
         '40m ago or in 2h; "approx" if approximate, "unknown".',
         "baton: workaround: You answered yes: please add the workaround.",
