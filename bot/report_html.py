@@ -19,11 +19,16 @@ from bot.report_text import (
     times_table,
 )
 from handover.durations import humanize
+from handover.quality import AMBER, GREEN
 from handover.report import FirstComms, Report, Share
 from handover.times import plain_time
 
 COLOURS = {"green": "#2e7d32", "amber": "#e0a000", "red": "#c62828"}
-BAND_LABELS = {"green": "green ≥ 85", "amber": "amber 60–84", "red": "red < 60"}
+BAND_LABELS = {
+    "green": f"green ≥ {GREEN}",
+    "amber": f"amber {AMBER}–{GREEN - 1}",
+    "red": f"red < {AMBER}",
+}
 INK, ACCENT, GRID, MUTED = "#1d2433", "#1f4e79", "#d9dde3", "#5b6475"
 FONT = "font-family='system-ui, sans-serif' font-size='12'"
 TOP_GAPS = 8
@@ -41,9 +46,8 @@ section {{ background: #fff; border: 1px solid {GRID}; border-radius: 8px; paddi
   border-radius: 8px; padding: 12px 16px; }}
 .tile b {{ display: block; font-size: 26px; }}
 .tile span {{ color: {MUTED}; font-size: 13px; }}
-.pair {{ display: flex; flex-wrap: wrap; gap: 18px; }}
+.pair {{ display: flex; flex-wrap: wrap; gap: 18px; margin-bottom: 18px; }}
 .pair section {{ flex: 1 1 420px; margin-bottom: 0; }}
-.pair + section, .pair {{ margin-bottom: 18px; }}
 svg {{ width: 100%; height: auto; display: block; }}
 table {{ border-collapse: collapse; width: 100%; font-size: 14px; }}
 th, td {{ padding: 6px 10px; border-bottom: 1px solid {GRID}; text-align: left;

@@ -134,22 +134,17 @@ def aligned(t: Table) -> str:
     return "\n".join(line(row) for row in [*zip(*header_lines, strict=True), *t.rows])
 
 
-def headline(report: Report) -> list[str]:
+def terminal(report: Report) -> str:
     f = report.overall
     drills = (
         f"drills: {f.drills} included"
         if report.include_drills
         else f"drills: {report.drills_left_out} left out (--include-drills counts them)"
     )
-    return [
+    lines = [
         f"Baton report: {period_label(report.period)}",
         f"Major incidents: {f.incidents}   stood down: {f.stood_down}   {drills}",
     ]
-
-
-def terminal(report: Report) -> str:
-    f = report.overall
-    lines = headline(report)
     if not f.incidents:
         lines.append("No major incidents were handed over in this period.")
         return "\n".join(lines)
