@@ -8,6 +8,7 @@ import sys
 import click
 
 from bot.drill import drill
+from bot.report import report
 from handover.settings import ConfigError, Settings, load_settings
 
 
@@ -120,6 +121,7 @@ def _safe_url(url: str) -> str:
 
 
 main.add_command(drill)
+main.add_command(report)
 
 if __name__ == "__main__":
     main()

@@ -90,6 +90,8 @@ class OrgConfig:
     restricted_channel: str = ""
     # Who receives exception reports about weak handovers (a user U… or a channel C…).
     service_desk_lead: str = ""
+    # Agents (reporters) by team, for `baton report`: team name → Slack user IDs.
+    teams: dict[str, list[str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -162,6 +164,7 @@ def load_org_config(path: Path, problems: list[str]) -> OrgConfig:
         "templates_dir",
         "restricted_channel",
         "service_desk_lead",
+        "teams",
     }
     for key in sorted(set(data) - known):
         problems.append(f"{where}: unknown setting '{key}' (known: {', '.join(sorted(known))})")
@@ -209,6 +212,8 @@ def load_org_config(path: Path, problems: list[str]) -> OrgConfig:
         if not templates_dir.is_dir():
             problems.append(f"{where}: templates_dir '{templates_dir}' is not a folder")
 
+    teams = _teams(data.get("teams", {}), where, problems)
+
     return OrgConfig(
         services=_string_list(data, "services", DEFAULT_SERVICES, where, problems),
         resolver_groups=_string_list(
@@ -226,7 +231,35 @@ def load_org_config(path: Path, problems: list[str]) -> OrgConfig:
         templates_dir=templates_dir,
         restricted_channel=restricted,
         service_desk_lead=lead,
+        teams=teams,
     )
+
+
+def _teams(raw: object, where: str, problems: list[str]) -> dict[str, list[str]]:
+    """`[teams]`: team name → Slack user IDs. One team per agent, so no report counts twice."""
+    if not isinstance(raw, dict):
+        problems.append(f"{where}: 'teams' must be a table of team name = [user IDs]")
+        return {}
+    teams: dict[str, list[str]] = {}
+    team_of: dict[str, str] = {}
+    for name, users in raw.items():
+        if not name.strip() or not isinstance(users, list):
+            problems.append(f"{where}: teams: '{name}' must be a team name with a list of user IDs")
+            continue
+        teams[name] = []
+        for user in users:
+            if not isinstance(user, str) or not USER_ID.match(user):
+                problems.append(
+                    f"{where}: teams: '{user}' in '{name}' is not a Slack user ID (U… or W…)"
+                )
+            elif user not in team_of:
+                team_of[user] = name
+                teams[name].append(user)
+            elif team_of[user] != name:
+                problems.append(
+                    f"{where}: teams: '{user}' is in both '{team_of[user]}' and '{name}'"
+                )
+    return teams
 
 
 def load_settings(*, require_slack: bool = False, env_file: str | None = ".env") -> Settings:
