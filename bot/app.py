@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import (
     ConnectionErrorRetryHandler,
     ServerErrorRetryHandler,
@@ -116,9 +117,18 @@ def register_command(app: App, settings: Settings, services: Services) -> None:
                 user, command.get("team_id", ""), command.get("channel_id", ""), headline=text
             )
         # views.open first: the trigger_id lives for 3 seconds.
-        client.views_open(
-            trigger_id=command["trigger_id"], view=checklist_modal.draft_view(draft, settings.org)
-        )
+        try:
+            client.views_open(
+                trigger_id=command["trigger_id"],
+                view=checklist_modal.draft_view(draft, settings.org),
+            )
+        except SlackApiError as exc:
+            log.warning("views.open failed: %s", exc.response.get("error"))
+            respond(
+                text=f"Slack could not open the checklist just now. Your handover is saved: "
+                f"type `{COMMAND} resume` to carry on.",
+                response_type="ephemeral",
+            )
 
 
 def _about(word: str, reference: str, services: Services, settings: Settings) -> str:

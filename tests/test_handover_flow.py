@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from handover.models import Incident
 from tests.conftest import AGENT, MIM_CHANNEL
-from tests.fake_slack import dm
+from tests.fake_slack import Failure, dm
 from tests.flows import NOW, STEP1, STEP2, STEP3, open_checklist, submit, texts, walk_to_review
 from tests.slack_user import fill
 
@@ -243,3 +243,20 @@ def test_help_and_status(baton):
     assert "No incident MI-1999-0042 was found" in reply.text
     reply = baton.slack.command(AGENT, "status")
     assert "Which incident?" in reply.text
+
+
+def test_when_slack_cannot_open_the_modal_the_agent_is_told_how_to_resume(baton):
+    baton.fake.fail("views.open", Failure(200, {"ok": False, "error": "expired_trigger_id"}))
+    reply = baton.slack.command(AGENT, "Payroll is down for the whole company")
+    assert reply.status == 200
+    deadline = time.time() + 10
+    while not baton.fake.responses and time.time() < deadline:
+        time.sleep(0.05)
+    answer = baton.fake.responses[0].args
+    assert answer["response_type"] == "ephemeral"
+    assert "type `/major-incident resume` to carry on" in answer["text"]
+    # And resume does bring it back, headline and all.
+    baton.slack.command(AGENT, "resume")
+    view = baton.fake.wait_for("views.open")[0].args["view"]
+    headline = next(b for b in view["blocks"] if b.get("block_id") == "f:headline")
+    assert headline["element"]["initial_value"] == "Payroll is down for the whole company"
