@@ -20,6 +20,7 @@ from handover.incidents import Incidents
 from handover.service import Handovers
 from handover.settings import Settings, load_settings
 from tests.fake_slack import FakeSlack
+from tests.postgres import PostgresServer, PostgresUnavailable
 from tests.slack_user import SlackSender
 
 SECRET = "test-signing-secret-0123456789abcdef"
@@ -48,9 +49,41 @@ def base_env(fake: FakeSlack, db_url: str) -> dict[str, str]:
     }
 
 
+BACKENDS = ("sqlite", "postgresql")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Tests marked `both_databases` that use the database run once per backend."""
+    if "db_url" in metafunc.fixturenames and metafunc.definition.get_closest_marker(
+        "both_databases"
+    ):
+        metafunc.parametrize("db_url", BACKENDS, indirect=True)
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """One PostgreSQL server for the whole run. Where it cannot start, its tests are skipped;
+    in CI (CI=true) that is a failure instead, so a broken set-up never passes silently."""
+    try:
+        server = PostgresServer().start()
+    except (PostgresUnavailable, OSError, subprocess.SubprocessError) as exc:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"PostgreSQL could not be started in CI: {exc}")
+        pytest.skip(f"PostgreSQL could not be started: {exc}")
+    yield server
+    server.stop()
+
+
 @pytest.fixture
-def db_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'baton.db'}"
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """SQLite in the test's folder, or (parametrized) a fresh database on the test server."""
+    if getattr(request, "param", "sqlite") == "sqlite":
+        yield f"sqlite:///{tmp_path / 'baton.db'}"
+        return
+    server: PostgresServer = request.getfixturevalue("postgres")
+    url = server.create_database()
+    yield url
+    server.drop_database(url)
 
 
 @pytest.fixture

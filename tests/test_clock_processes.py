@@ -13,6 +13,8 @@ from tests.conftest import MIM, SECRET
 from tests.flows import card_message, click, hand_over
 from tests.slack_user import SlackSender
 
+pytestmark = pytest.mark.both_databases
+
 KINDS = {
     "escalation": ":rotating_light:",
     "reminder": ":hourglass_flowing_sand:",

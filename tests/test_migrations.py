@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, inspect
 
 from handover.db import migrate
 from handover.models import Base
+
+pytestmark = pytest.mark.both_databases
 
 
 def pending_differences(url: str) -> list:
@@ -19,16 +22,16 @@ def pending_differences(url: str) -> list:
     return diff
 
 
-def test_upgrade_head_on_an_empty_database_yields_the_models(tmp_path):
-    url = f"sqlite:///{tmp_path / 'm.db'}"
-    migrate(url)
-    assert pending_differences(url) == []
-    tables = set(inspect(create_engine(url)).get_table_names())
+def test_upgrade_head_on_an_empty_database_yields_the_models(db_url):
+    migrate(db_url)
+    assert pending_differences(db_url) == []
+    engine = create_engine(db_url)
+    tables = set(inspect(engine).get_table_names())
+    engine.dispose()
     assert set(Base.metadata.tables) <= tables
 
 
-def test_migrating_twice_is_harmless(tmp_path):
-    url = f"sqlite:///{tmp_path / 'm.db'}"
-    migrate(url)
-    migrate(url)
-    assert pending_differences(url) == []
+def test_migrating_twice_is_harmless(db_url):
+    migrate(db_url)
+    migrate(db_url)
+    assert pending_differences(db_url) == []
