@@ -12,11 +12,14 @@ import time
 
 import pytest
 
+from handover.clock import UPDATE_KINDS
 from handover.models import Deadline, Event, Incident
 from tests.conftest import AGENT, MIM, MIM2
 from tests.fake_slack import dm
 from tests.flows import buttons, card_message, click, hand_over
 from tests.slack_user import fill
+
+pytestmark = pytest.mark.both_databases
 
 
 @pytest.fixture
@@ -93,6 +96,8 @@ def test_two_managers_click_accept_at_once_and_exactly_one_owns_it(baton):
         t.join()
     assert {r.status for r in replies.values()} == {200}
 
+    # The ack comes before the work: wait for the winner to be recorded.
+    wait_until(lambda: incident(baton).owner_id is not None)
     owner = incident(baton).owner_id
     loser = MIM2 if owner == MIM else MIM
     assert owner in (MIM, MIM2)
@@ -315,3 +320,38 @@ def test_deadlines_fire_within_a_second_of_their_due_time(baton):
     for d in fired:
         assert 0 <= (d.fired_at - d.due_at).total_seconds() < 1, d.kind
         assert d.late is False
+
+
+@pytest.mark.usefixtures("short")
+def test_a_double_click_records_the_initial_comms_once(baton):
+    """Two clicks at once (two replicas, or two of bolt's threads) must not both pass the
+    "not yet recorded" check: one records it and plans one update cycle."""
+    card = hand_over(baton)
+    click(baton.slack, MIM, card, "incident_accept")
+    wait_until(lambda: "Mark initial comms sent" in buttons(card_message(baton.fake)))
+    card = card_message(baton.fake)
+    barrier = threading.Barrier(4)
+
+    def press():
+        barrier.wait()
+        click(baton.slack, MIM, card, "incident_initial_comms")
+
+    threads = [threading.Thread(target=press) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+    def recorded() -> int:
+        with baton.db.session() as s:
+            return s.query(Event).filter_by(kind="initial_comms_sent").count()
+
+    # The ack comes before the work: wait until each click was either recorded or refused.
+    wait_until(lambda: recorded() + len(baton.fake.responses) == 4)
+    assert recorded() == 1
+    assert [r.args["text"] for r in baton.fake.responses] == [
+        "The initial comms are already recorded as sent."
+    ] * 3
+    with baton.db.session() as s:
+        planned = s.query(Deadline).filter(Deadline.kind.in_(UPDATE_KINDS)).count()
+    assert planned == 2  # one reminder and one due time
