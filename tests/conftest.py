@@ -153,6 +153,10 @@ class BatonProcess:
         self.log = cwd / f"baton-{self.port}.log"
 
     def start(self, timeout: float = 30) -> BatonProcess:
+        return self.launch().wait_healthy(timeout)
+
+    def launch(self) -> BatonProcess:
+        """Start the process without waiting for it (several replicas starting together)."""
         with open(self.log, "ab") as log:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "bot.cli", "serve"],
@@ -161,6 +165,9 @@ class BatonProcess:
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
+        return self
+
+    def wait_healthy(self, timeout: float = 30) -> BatonProcess:
         deadline = time.time() + timeout
         while time.time() < deadline:
             if self.proc.poll() is not None:
@@ -183,15 +190,30 @@ class BatonProcess:
                 self.proc.wait()
 
 
+class Launcher:
+    """Starts `baton serve` processes for a test; the fixture kills them all at the end."""
+
+    def __init__(self, env: dict[str, str], cwd: Path):
+        self.env = env
+        self.cwd = cwd
+        self.started: list[BatonProcess] = []
+
+    def __call__(self, **overrides: str) -> BatonProcess:
+        """One process, up and healthy."""
+        return self.together(1, **overrides)[0]
+
+    def together(self, count: int, **overrides: str) -> list[BatonProcess]:
+        """`count` processes launched at once (replicas starting together), then all healthy."""
+        processes = [BatonProcess({**self.env, **overrides}, self.cwd) for _ in range(count)]
+        self.started.extend(processes)
+        for process in processes:
+            process.launch()
+        return [process.wait_healthy() for process in processes]
+
+
 @pytest.fixture
-def baton_process(env, tmp_path: Path):
-    started: list[BatonProcess] = []
-
-    def start(**overrides: str) -> BatonProcess:
-        process = BatonProcess({**env, **overrides}, tmp_path).start()
-        started.append(process)
-        return process
-
-    yield start
-    for process in started:
+def baton_process(env, tmp_path: Path) -> Iterator[Launcher]:
+    launcher = Launcher(env, tmp_path)
+    yield launcher
+    for process in launcher.started:
         process.stop(9)

@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import create_engine, inspect
+from alembic.script import ScriptDirectory
+from sqlalchemy import create_engine, inspect, text
 
-from handover.db import migrate
+from handover.db import alembic_config, migrate
 from handover.models import Base
 
 pytestmark = pytest.mark.both_databases
@@ -34,4 +35,18 @@ def test_upgrade_head_on_an_empty_database_yields_the_models(db_url):
 def test_migrating_twice_is_harmless(db_url):
     migrate(db_url)
     migrate(db_url)
+    assert pending_differences(db_url) == []
+
+
+def test_replicas_starting_together_on_an_empty_database_migrate_it_once(baton_process, db_url):
+    """`baton serve` migrates at start: three replicas racing on one empty database all come
+    up, and the schema is there once, at head."""
+    replicas = baton_process.together(3)
+    assert all(replica.proc.poll() is None for replica in replicas)
+    engine = create_engine(db_url)
+    with engine.connect() as conn:
+        versions = conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
+    engine.dispose()
+    head = ScriptDirectory.from_config(alembic_config(db_url)).get_current_head()
+    assert versions == [head]
     assert pending_differences(db_url) == []
