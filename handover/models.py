@@ -158,3 +158,15 @@ class Event(Base):
     kind: Mapped[str] = mapped_column(String(32))
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
     note: Mapped[str] = mapped_column(Text, default="")
+
+
+class Receipt(Base):
+    """A request from outside (a Slack delivery) taken once, by its natural key, with the
+    answer it got: a redelivery of it is answered the same and runs nothing."""
+
+    __tablename__ = "receipts"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    # None while the first delivery is still being handled.
+    answer: Mapped[dict[str, Any] | None] = mapped_column(default=None)
