@@ -17,7 +17,8 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-UNPRIVILEGED = ("nobody", "nogroup")
+UNPRIVILEGED = {"user": "nobody", "group": "nogroup"}
+INITDB = "-U postgres -A trust -E UTF8 --locale=C --no-sync"
 
 
 class PostgresUnavailable(Exception):
@@ -26,9 +27,12 @@ class PostgresUnavailable(Exception):
 
 def find_bin_dir() -> Path:
     """The newest installed PostgreSQL's bin folder (Debian's layout, or initdb on PATH)."""
-    candidates = sorted(
-        glob.glob("/usr/lib/postgresql/*/bin"), key=lambda p: int(Path(p).parent.name)
-    )
+
+    def version(folder: str) -> int:
+        name = Path(folder).parent.name
+        return int(name) if name.isdigit() else 0
+
+    candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=version)
     for folder in reversed(candidates):
         if Path(folder, "initdb").exists():
             return Path(folder)
@@ -47,62 +51,48 @@ def free_port() -> int:
 class PostgresServer:
     def __init__(self) -> None:
         self.bin = find_bin_dir()
-        self.root = Path(tempfile.mkdtemp(prefix="baton-pg-"))
-        self.data = self.root / "data"
         self.port = free_port()
         self._names = itertools.count(1)
-        self._as_root = os.geteuid() == 0
-        if self._as_root:
-            user, group = UNPRIVILEGED
-            shutil.chown(self.root, user, group)
+        self._as = UNPRIVILEGED if os.geteuid() == 0 else {}
+        self.root = Path(tempfile.mkdtemp(prefix="baton-pg-"))
+        self.data = self.root / "data"
+        try:
+            if self._as:
+                shutil.chown(self.root, **self._as)
+        except LookupError as exc:  # no such user or group here
+            shutil.rmtree(self.root)
+            raise PostgresUnavailable(f"cannot run PostgreSQL as {self._as}: {exc}") from exc
 
     def _run(self, *args: str, timeout: float = 60) -> None:
-        user = dict(zip(("user", "group"), UNPRIVILEGED, strict=True)) if self._as_root else {}
         result = subprocess.run(
             [str(self.bin / args[0]), *args[1:]],
             capture_output=True,
             text=True,
             timeout=timeout,
             cwd=self.root,
-            **user,
+            **self._as,
         )
         if result.returncode != 0:
             raise PostgresUnavailable(f"{args[0]} failed: {result.stderr.strip() or result.stdout}")
 
     def start(self) -> PostgresServer:
-        self._run(
-            "initdb",
-            "-D",
-            str(self.data),
-            "-U",
-            "postgres",
-            "-A",
-            "trust",
-            "-E",
-            "UTF8",
-            "--locale=C",
-            "--no-sync",
-        )
+        try:
+            import psycopg  # noqa: F401  (the driver the tests connect with)
+        except ImportError as exc:
+            raise PostgresUnavailable("psycopg is missing: pip install -e '.[postgres]'") from exc
         # A zone far from UTC (+12:45/+13:45): times that lose or misread their zone show.
         options = (
             f"-h 127.0.0.1 -p {self.port} -k {self.root} -c fsync=off "
             "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200 "
             "-c timezone=Pacific/Chatham"
         )
-        log = self.root / "server.log"
-        self._run(
-            "pg_ctl",
-            "-D",
-            str(self.data),
-            "-o",
-            options,
-            "-l",
-            str(log),
-            "-w",
-            "-t",
-            "30",
-            "start",
-        )
+        try:
+            self._run("initdb", "-D", str(self.data), *INITDB.split())
+            log = str(self.root / "server.log")
+            self._run("pg_ctl", "-D", str(self.data), "-o", options, "-l", log, "-w", "start")
+        except BaseException:
+            self.stop()
+            raise
         return self
 
     def stop(self) -> None:
