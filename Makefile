@@ -6,10 +6,10 @@ BIN := $(VENV)/bin
 
 .PHONY: run test lint drill clean
 
-$(BIN)/baton: pyproject.toml
+$(BIN)/baton: pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m pip install --quiet -e ".[dev,postgres]"
 	@touch $@
 
 run: $(BIN)/baton

@@ -15,12 +15,14 @@ from slack_sdk.errors import SlackApiError
 
 from bot.app import Services, build_app, make_client
 from bot.delivery import Deliverer
-from bot.server import make_http_server, run_socket_mode, wsgi_app
+from bot.server import health_app, make_http_server, wsgi_app
+from bot.socket_mode import BatonSocketModeHandler
 from handover.alarm import Alarm
 from handover.clock import Clock
 from handover.db import Database, migrate
 from handover.incidents import Incidents
 from handover.notices import Notices
+from handover.receipts import Receipts
 from handover.service import Handovers
 from handover.settings import Settings
 
@@ -74,21 +76,28 @@ def serve(settings: Settings) -> None:
         print(f"baton: Slack refused SLACK_BOT_TOKEN ({_reason(exc)})", file=sys.stderr)
         sys.exit(2)
     runtime.start()
+    socket: BatonSocketModeHandler | None = None
     try:
         if settings.socket_mode:
-            log.info("Baton is serving in Socket Mode")
-            run_socket_mode(runtime.app, settings.slack_app_token)
-            return
-        server = make_http_server(wsgi_app(runtime.app, runtime.db), settings.port)
+            # Payloads come over the WebSocket; HTTP on PORT serves only the health probe.
+            socket = BatonSocketModeHandler(
+                runtime.app, settings.slack_app_token, Receipts(runtime.db)
+            )
+            socket.connect()
+            application = health_app(runtime.db, socket.connected)
+            serving = "in Socket Mode (GET /healthz on port {port})"
+        else:
+            application = wsgi_app(runtime.app, runtime.db)
+            serving = "HTTP on port {port} (POST /slack/events, GET /healthz)"
+        server = make_http_server(application, settings.port)
         # SIGTERM (orchestrators) ends the serve loop like Ctrl-C.
         signal.signal(signal.SIGTERM, lambda *_: server.close())
-        log.info(
-            "Baton is serving HTTP on port %s (POST /slack/events, GET /healthz)",
-            server.effective_port,
-        )
+        log.info("Baton is serving %s", serving.format(port=server.effective_port))
         with contextlib.suppress(KeyboardInterrupt, OSError):
             server.run()
     finally:
+        if socket is not None:
+            socket.close()
         runtime.stop()
         log.info("Baton stopped")
 

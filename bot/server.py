@@ -14,21 +14,41 @@ from handover.db import Database
 log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
+HEALTH_PATH = "/healthz"
+
+
+def health_app(db: Database, socket_connected: Callable[[], bool] | None = None) -> Callable:
+    """`GET /healthz` for probes: the database answers (and, in Socket Mode, the WebSocket to
+    Slack is open). Every other path is 404: in Socket Mode nothing else is served over HTTP."""
+
+    def application(environ: dict, start_response: Callable) -> Iterable[bytes]:
+        if environ.get("PATH_INFO") != HEALTH_PATH:
+            start_response("404 Not Found", [("Content-Length", "0")])
+            return [b""]
+        if not db.healthy():
+            status = "database unavailable"
+        elif socket_connected is not None and not socket_connected():
+            status = "not connected to Slack"
+        else:
+            status = "ok"
+        body = json.dumps({"status": status}).encode()
+        start_response(
+            "200 OK" if status == "ok" else "503 Service Unavailable",
+            [("Content-Type", "application/json"), ("Content-Length", str(len(body)))],
+        )
+        return [body]
+
+    return application
 
 
 def wsgi_app(app: App, db: Database) -> Callable:
     """`POST /slack/events` for Slack (signature-checked by bolt), `GET /healthz` for probes."""
     slack = SlackRequestHandler(app, path=EVENTS_PATH)
+    health = health_app(db)
 
     def application(environ: dict, start_response: Callable) -> Iterable[bytes]:
-        if environ.get("PATH_INFO") == "/healthz":
-            ok = db.healthy()
-            body = json.dumps({"status": "ok" if ok else "database unavailable"}).encode()
-            start_response(
-                "200 OK" if ok else "503 Service Unavailable",
-                [("Content-Type", "application/json"), ("Content-Length", str(len(body)))],
-            )
-            return [body]
+        if environ.get("PATH_INFO") == HEALTH_PATH:
+            return health(environ, start_response)
         return slack(environ, start_response)
 
     return application
@@ -39,9 +59,3 @@ def make_http_server(application: Callable, port: int, host: str = "0.0.0.0"):
     from waitress.server import create_server
 
     return create_server(application, host=host, port=port, threads=8, ident="baton")
-
-
-def run_socket_mode(app: App, app_token: str) -> None:
-    from slack_bolt.adapter.socket_mode import SocketModeHandler
-
-    SocketModeHandler(app, app_token).start()

@@ -68,6 +68,10 @@ class Clock:
             deadline = s.get(Deadline, deadline_id)
             if deadline is None or deadline.status != "pending":
                 return False
+            # Lock the incident before claiming: what a deadline says depends on the incident
+            # (objectives met, next update planned), and a user's action on it takes the same
+            # lock first, then its deadlines. One order for both, so they never deadlock.
+            incident = s.get(Incident, deadline.incident_id, with_for_update=True)
             late = now - deadline.due_at > LATE_AFTER
             claimed = s.execute(
                 update(Deadline)
@@ -76,7 +80,6 @@ class Clock:
             ).rowcount
             if claimed != 1:
                 return False
-            incident = s.get(Incident, deadline.incident_id)
             if incident.status in ACTIVE:
                 HANDLERS[deadline.kind](self, s, incident, deadline, now, late)
             return True

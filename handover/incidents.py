@@ -146,8 +146,12 @@ class Incidents:
         action: str,
         statuses: tuple[str, ...] = ("accepted",),
     ) -> tuple[Incident | None, Outcome | None]:
-        """The incident if `user` owns it and it is in one of `statuses`; else the refusal."""
-        incident = s.get(Incident, incident_id)
+        """The incident if `user` owns it and it is in one of `statuses`; else the refusal.
+
+        The row stays locked until the unit of work ends, so a check ("not yet recorded") and
+        the change it guards cannot interleave with another request's (PostgreSQL; SQLite
+        already serialises every writer)."""
+        incident = s.get(Incident, incident_id, with_for_update=True)
         if incident is None:
             return None, Outcome(False, refusal=NOT_FOUND)
         if incident.owner_id != user:

@@ -218,3 +218,15 @@ class ExceptionReport(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     content: Mapped[dict[str, Any]] = mapped_column(default=dict)
     sent_to: Mapped[str] = mapped_column(String(32), default="")
+
+
+class Receipt(Base):
+    """A request from outside (a Slack delivery) taken once, by its natural key, with the
+    answer it got: a redelivery of it is answered the same and runs nothing."""
+
+    __tablename__ = "receipts"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    # None while the first delivery is still being handled.
+    answer: Mapped[dict[str, Any] | None] = mapped_column(default=None)

@@ -166,7 +166,7 @@ class Notices:
     ) -> Outcome:
         """A manager asks for a fresh draft (an update with what they are doing, say)."""
         with self.db.session() as s:
-            incident = s.get(Incident, incident_id)
+            incident = s.get(Incident, incident_id, with_for_update=True)
             refused = self._refusal(s, incident, user, f"draft_{kind}")
             if refused:
                 return refused
@@ -195,8 +195,7 @@ class Notices:
         if not subject or not body:
             return Outcome(False, refusal=INVALID, message="A notice needs a subject and a body.")
         with self.db.session() as s:
-            notice = s.get(Notice, notice_id)
-            incident = s.get(Incident, notice.incident_id) if notice else None
+            notice, incident = self._locked(s, notice_id)
             refused = self._refusal(s, incident, user, "edit_notice", allow_closed=True)
             if refused:
                 return refused
@@ -253,8 +252,7 @@ class Notices:
         """Publish the draft to `channel`. For a suspected breach the broad stakeholder
         channel needs `confirmed` (DOMAIN.md: broad comms are held back)."""
         with self.db.session() as s:
-            notice = s.get(Notice, notice_id)
-            incident = s.get(Incident, notice.incident_id) if notice else None
+            notice, incident = self._locked(s, notice_id)
             refused = self._refusal(
                 s,
                 incident,
@@ -298,6 +296,17 @@ class Notices:
             return Outcome(True, incident)
 
     # Helpers ------------------------------------------------------------------------------
+
+    @staticmethod
+    def _locked(s: Session, notice_id: int) -> tuple[Notice | None, Incident | None]:
+        """The notice and its incident, the incident locked for the unit of work (the same
+        order as every other change to an incident: two clicks on Send cannot both send)."""
+        notice = s.get(Notice, notice_id)
+        if notice is None:
+            return None, None
+        incident = s.get(Incident, notice.incident_id, with_for_update=True)
+        s.refresh(notice)  # as it is now that we hold the lock
+        return notice, incident
 
     def _refusal(
         self,

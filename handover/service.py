@@ -98,7 +98,9 @@ class Handovers:
 
     @staticmethod
     def _own_draft(s, draft_id: int, user_id: str) -> Draft:
-        draft = s.get(Draft, draft_id)
+        # Locked for the unit of work: two submissions of one draft at once (a double click
+        # reaching two replicas) queue here, and the second sees the first's incident.
+        draft = s.get(Draft, draft_id, with_for_update=True)
         if draft is None or draft.user_id != user_id:
             raise NotFound(f"draft {draft_id}")
         return draft

@@ -20,6 +20,7 @@ from handover.incidents import Incidents
 from handover.service import Handovers
 from handover.settings import Settings, load_settings
 from tests.fake_slack import FakeSlack
+from tests.postgres import PostgresServer, PostgresUnavailable
 from tests.slack_user import SlackSender
 
 SECRET = "test-signing-secret-0123456789abcdef"
@@ -48,9 +49,41 @@ def base_env(fake: FakeSlack, db_url: str) -> dict[str, str]:
     }
 
 
+BACKENDS = ("sqlite", "postgresql")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Tests marked `both_databases` that use the database run once per backend."""
+    if "db_url" in metafunc.fixturenames and metafunc.definition.get_closest_marker(
+        "both_databases"
+    ):
+        metafunc.parametrize("db_url", BACKENDS, indirect=True)
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """One PostgreSQL server for the whole run. Where it cannot start, its tests are skipped;
+    in CI (CI=true) that is a failure instead, so a broken set-up never passes silently."""
+    try:
+        server = PostgresServer().start()
+    except (PostgresUnavailable, OSError, subprocess.SubprocessError) as exc:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"PostgreSQL could not be started in CI: {exc}")
+        pytest.skip(f"PostgreSQL could not be started: {exc}")
+    yield server
+    server.stop()
+
+
 @pytest.fixture
-def db_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'baton.db'}"
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """SQLite in the test's folder, or (parametrized) a fresh database on the test server."""
+    if getattr(request, "param", "sqlite") == "sqlite":
+        yield f"sqlite:///{tmp_path / 'baton.db'}"
+        return
+    server: PostgresServer = request.getfixturevalue("postgres")
+    url = server.create_database()
+    yield url
+    server.drop_database(url)
 
 
 @pytest.fixture
@@ -120,6 +153,10 @@ class BatonProcess:
         self.log = cwd / f"baton-{self.port}.log"
 
     def start(self, timeout: float = 30) -> BatonProcess:
+        return self.launch().wait_healthy(timeout)
+
+    def launch(self) -> BatonProcess:
+        """Start the process without waiting for it (several replicas starting together)."""
         with open(self.log, "ab") as log:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "bot.cli", "serve"],
@@ -128,6 +165,9 @@ class BatonProcess:
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
+        return self
+
+    def wait_healthy(self, timeout: float = 30) -> BatonProcess:
         deadline = time.time() + timeout
         while time.time() < deadline:
             if self.proc.poll() is not None:
@@ -150,15 +190,30 @@ class BatonProcess:
                 self.proc.wait()
 
 
+class Launcher:
+    """Starts `baton serve` processes for a test; the fixture kills them all at the end."""
+
+    def __init__(self, env: dict[str, str], cwd: Path):
+        self.env = env
+        self.cwd = cwd
+        self.started: list[BatonProcess] = []
+
+    def __call__(self, **overrides: str) -> BatonProcess:
+        """One process, up and healthy."""
+        return self.together(1, **overrides)[0]
+
+    def together(self, count: int, **overrides: str) -> list[BatonProcess]:
+        """`count` processes launched at once (replicas starting together), then all healthy."""
+        processes = [BatonProcess({**self.env, **overrides}, self.cwd) for _ in range(count)]
+        self.started.extend(processes)
+        for process in processes:
+            process.launch()
+        return [process.wait_healthy() for process in processes]
+
+
 @pytest.fixture
-def baton_process(env, tmp_path: Path):
-    started: list[BatonProcess] = []
-
-    def start(**overrides: str) -> BatonProcess:
-        process = BatonProcess({**env, **overrides}, tmp_path).start()
-        started.append(process)
-        return process
-
-    yield start
-    for process in started:
+def baton_process(env, tmp_path: Path) -> Iterator[Launcher]:
+    launcher = Launcher(env, tmp_path)
+    yield launcher
+    for process in launcher.started:
         process.stop(9)

@@ -1,7 +1,8 @@
 """A fake Slack Web API on 127.0.0.1: records every call and answers like Slack does.
 
 The real `slack_sdk` WebClient talks HTTP to it (SLACK_API_URL). Failures can be scripted per
-method (`fail`), to prove retries and idempotent delivery.
+method (`fail`), to prove retries and idempotent delivery. `apps.connections.open` points to a
+Socket Mode WebSocket server on loopback (tests/fake_socket_mode.py).
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs
+
+from tests.fake_socket_mode import SocketModeEnd
 
 BOT_USER = "UBATON0001"
 
@@ -51,6 +54,7 @@ class FakeSlack:
         self._ts = itertools.count(1)
         self._views = itertools.count(1)
         self.messages: dict[str, list[dict]] = {}  # channel → posted messages, oldest first
+        self._socket_mode: SocketModeEnd | None = None
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self.server.daemon_threads = True
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -64,6 +68,16 @@ class FakeSlack:
     def stop(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+        if self._socket_mode is not None:
+            self._socket_mode.stop()
+
+    @property
+    def socket_mode(self) -> SocketModeEnd:
+        """The Socket Mode WebSocket server, started when first needed."""
+        with self._lock:
+            if self._socket_mode is None:
+                self._socket_mode = SocketModeEnd()
+            return self._socket_mode
 
     @property
     def url(self) -> str:
@@ -171,6 +185,8 @@ class FakeSlack:
             return {"ok": True, "message_ts": f"{1700000000 + next(self._ts)}.000200"}
         if method == "conversations.open":
             return {"ok": True, "channel": {"id": dm(str(args.get("users", "UX")))}}
+        if method == "apps.connections.open":
+            return {"ok": True, "url": self.socket_mode.new_url()}
         if method == "usergroups.users.list":
             return {"ok": True, "users": []}
         return {"ok": False, "error": "unknown_method"}

@@ -37,37 +37,17 @@ def sign(secret: str, timestamp: str, body: str) -> str:
     return "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
 
 
-class SlackSender:
-    """Posts to Baton's `/slack/events` the way Slack does."""
+class SlackUser:
+    """What Slack sends Baton when a person acts: commands, modal submissions, clicks.
+    Subclasses carry the payloads, over HTTP (SlackSender) or Socket Mode (SocketSender)."""
 
-    def __init__(self, base_url: str, secret: str, response_url: str = ""):
-        self.base_url = base_url.rstrip("/")
-        self.secret = secret
-        self.response_url = response_url
+    response_url = ""
 
-    def post(
-        self,
-        body: str,
-        *,
-        secret: str | None = None,
-        timestamp: int | None = None,
-        headers: dict[str, str] | None = None,
-    ) -> Reply:
-        ts = str(timestamp if timestamp is not None else int(time.time()))
-        all_headers = {
-            "Content-Type": "application/x-www-form-urlencoded",
-            "X-Slack-Request-Timestamp": ts,
-            "X-Slack-Signature": sign(secret or self.secret, ts, body),
-            **(headers or {}),
-        }
-        request = urllib.request.Request(
-            f"{self.base_url}/slack/events", data=body.encode(), headers=all_headers, method="POST"
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=15) as resp:
-                return Reply(resp.status, resp.read().decode())
-        except urllib.error.HTTPError as err:
-            return Reply(err.code, err.read().decode())
+    def send_command(self, fields: dict[str, str], **kw) -> Reply:
+        raise NotImplementedError
+
+    def interaction(self, payload: dict, **kw) -> Reply:
+        raise NotImplementedError
 
     def command(self, user: str, text: str = "", channel: str = "C0AGENTS01", **kw) -> Reply:
         fields = {
@@ -84,10 +64,7 @@ class SlackSender:
             "response_url": self.response_url,
             "trigger_id": f"{next(_triggers)}.1234.abcdef",
         }
-        return self.post(urlencode(fields), **kw)
-
-    def interaction(self, payload: dict, **kw) -> Reply:
-        return self.post(urlencode({"payload": json.dumps(payload)}), **kw)
+        return self.send_command(fields, **kw)
 
     def submit_view(self, user: str, view: dict, state: dict, **kw) -> Reply:
         payload = {
@@ -134,6 +111,71 @@ class SlackSender:
             ],
         }
         return self.interaction(payload, **kw)
+
+
+class SlackSender(SlackUser):
+    """Posts to Baton's `/slack/events` the way Slack does."""
+
+    def __init__(self, base_url: str, secret: str, response_url: str = ""):
+        self.base_url = base_url.rstrip("/")
+        self.secret = secret
+        self.response_url = response_url
+
+    def post(
+        self,
+        body: str,
+        *,
+        secret: str | None = None,
+        timestamp: int | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Reply:
+        ts = str(timestamp if timestamp is not None else int(time.time()))
+        all_headers = {
+            "Content-Type": "application/x-www-form-urlencoded",
+            "X-Slack-Request-Timestamp": ts,
+            "X-Slack-Signature": sign(secret or self.secret, ts, body),
+            **(headers or {}),
+        }
+        request = urllib.request.Request(
+            f"{self.base_url}/slack/events", data=body.encode(), headers=all_headers, method="POST"
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=15) as resp:
+                return Reply(resp.status, resp.read().decode())
+        except urllib.error.HTTPError as err:
+            return Reply(err.code, err.read().decode())
+
+    def send_command(self, fields: dict[str, str], **kw) -> Reply:
+        return self.post(urlencode(fields), **kw)
+
+    def interaction(self, payload: dict, **kw) -> Reply:
+        return self.post(urlencode({"payload": json.dumps(payload)}), **kw)
+
+
+class SocketSender(SlackUser):
+    """Delivers the same payloads as Socket Mode envelopes (tests/fake_socket_mode.py); the
+    reply is the app's ack. `last_envelope` is the id of the latest, to redeliver it."""
+
+    def __init__(self, socket_mode, response_url: str = ""):
+        self.socket_mode = socket_mode
+        self.response_url = response_url
+        self.last_envelope = ""
+
+    def _deliver(self, kind: str, payload: dict) -> Reply:
+        self.last_envelope = self.socket_mode.deliver(kind, payload)
+        return ack_reply(self.socket_mode.wait_ack(self.last_envelope))
+
+    def send_command(self, fields: dict[str, str]) -> Reply:
+        return self._deliver("slash_commands", fields)
+
+    def interaction(self, payload: dict) -> Reply:
+        return self._deliver("interactive", payload)
+
+
+def ack_reply(ack: dict) -> Reply:
+    """An ack read as the HTTP reply it stands for: its payload is the body."""
+    payload = ack.get("payload")
+    return Reply(200, json.dumps(payload) if payload else "")
 
 
 def _find_element(blocks: list[dict], action_id: str) -> dict:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import signal
 import time
 from types import SimpleNamespace
@@ -12,6 +13,8 @@ from sqlalchemy import create_engine, text
 from tests.conftest import MIM, SECRET
 from tests.flows import card_message, click, hand_over
 from tests.slack_user import SlackSender
+
+pytestmark = pytest.mark.both_databases
 
 KINDS = {
     "escalation": ":rotating_light:",
@@ -81,10 +84,31 @@ def test_sigkill_with_deadlines_pending_then_restart_fires_each_once_marked_late
     assert [tuple(r) for r in rows[:3]] == [("fired", True)] * 3
 
 
+class LoadBalancer:
+    """Sends each request to the next replica in turn, as a round-robin load balancer does."""
+
+    def __init__(self, processes, fake):
+        self._senders = itertools.cycle(
+            SlackSender(p.url, SECRET, fake.response_url) for p in processes
+        )
+
+    def __getattr__(self, name: str):  # baton.slack.command(...) → the next replica's
+        return getattr(next(self._senders), name)
+
+
+def rows(db_url: str, sql: str) -> list[tuple]:
+    engine = create_engine(db_url)
+    with engine.connect() as conn:
+        found = [tuple(r) for r in conn.execute(text(sql))]
+    engine.dispose()
+    return found
+
+
 @pytest.mark.usefixtures("clock_env")
-def test_two_replicas_on_one_database_send_each_notice_once(baton_process, fake_slack):
-    one, two = baton_process(), baton_process()
-    card = hand_over(as_slack(one, fake_slack))
+def test_two_replicas_on_one_database_send_each_notice_once(baton_process, fake_slack, db_url):
+    one, two = baton_process.together(2)
+    # Every step of the checklist goes to the other replica than the one before.
+    card = hand_over(SimpleNamespace(slack=LoadBalancer([one, two], fake_slack), fake=fake_slack))
     # The manager's click reaches the other replica.
     click(as_slack(two, fake_slack).slack, MIM, card, "incident_accept")
     expected = {"escalation": 0, "reminder": 1, "verdict": 1}
@@ -100,3 +124,23 @@ def test_two_replicas_on_one_database_send_each_notice_once(baton_process, fake_
     ]
     assert len(cards) == 1
     assert "*Owner:* <@U0MIM00001>" in str(card_message(fake_slack)["blocks"])
+    # The records: one incident, each event once, each deadline settled once, and every
+    # message claimed once (one attempt) and seen in Slack once.
+    assert rows(db_url, "SELECT owner_id FROM incidents") == [(MIM,)]
+    assert rows(db_url, "SELECT kind FROM events ORDER BY id") == [
+        ("handed_over",),
+        ("accepted",),
+        ("phase_missed",),
+    ]
+    assert rows(db_url, "SELECT kind, status FROM deadlines ORDER BY id") == [
+        ("escalation", "cancelled"),
+        ("phase_reminder", "fired"),
+        ("phase_end", "fired"),
+        ("update_reminder", "pending"),  # the cadence starts at the phase's end
+        ("update_due", "pending"),
+    ]
+    outbox = rows(db_url, "SELECT target, status, attempts FROM outbox")
+    assert {(status, attempts) for _, status, attempts in outbox} == {("sent", 1)}
+    posts = [t for t, _, _ in outbox if t != "card"] + ["card"]  # the card is posted once…
+    assert len(fake_slack.calls_to("chat.postMessage")) == len(posts)
+    assert len(fake_slack.calls_to("chat.update")) == len(outbox) - len(posts)  # …then updated

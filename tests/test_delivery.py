@@ -15,6 +15,8 @@ from handover.settings import load_settings
 from handover.times import utcnow
 from tests.fake_slack import Failure, dm
 
+pytestmark = pytest.mark.both_databases
+
 
 @pytest.fixture
 def deliverer(env, fake_slack):

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from datetime import UTC, datetime, timedelta
+
+import pytest
 
 from handover.models import Incident
 from tests.conftest import AGENT, MIM_CHANNEL
 from tests.fake_slack import Failure, dm
 from tests.flows import NOW, STEP1, STEP2, STEP3, open_checklist, submit, texts, walk_to_review
 from tests.slack_user import fill
+
+pytestmark = pytest.mark.both_databases
 
 
 def test_slash_command_opens_step_one_with_the_typed_headline(baton):
@@ -90,6 +95,29 @@ def test_a_second_submission_of_the_same_handover_creates_nothing_new(baton):
     submit(baton, review, {})
     again = submit(baton, review, {})  # Slack retry or double click
     assert "Handed over as" in texts(again["view"]["blocks"])
+    time.sleep(0.5)
+    with baton.db.session() as s:
+        assert s.query(Incident).count() == 1
+    # One card, one message to the agent, one draft of the initial notice in the thread.
+    assert len(baton.fake.calls_to("chat.postMessage")) == 3
+
+
+def test_simultaneous_submissions_of_one_handover_make_one_incident(baton):
+    """A double click that reaches two replicas (or two threads) at the same moment."""
+    review = walk_to_review(baton)
+    barrier = threading.Barrier(3)
+    replies = []
+
+    def hand_over_now():
+        barrier.wait()
+        replies.append(submit(baton, review, {}))
+
+    threads = [threading.Thread(target=hand_over_now) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len({texts(r["view"]["blocks"]) for r in replies}) == 1  # all see the same one
     time.sleep(0.5)
     with baton.db.session() as s:
         assert s.query(Incident).count() == 1

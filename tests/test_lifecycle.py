@@ -13,10 +13,13 @@ import time
 import pytest
 
 from handover.models import Deadline, Event, Incident
-from tests.conftest import AGENT, MIM, MIM2
+from handover.schedule import UPDATE_KINDS
+from tests.conftest import AGENT, MIM, MIM2, STAKEHOLDER_CHANNEL
 from tests.fake_slack import dm
 from tests.flows import buttons, card_message, click, draft_message, hand_over
 from tests.slack_user import fill
+
+pytestmark = pytest.mark.both_databases
 
 
 @pytest.fixture
@@ -93,6 +96,8 @@ def test_two_managers_click_accept_at_once_and_exactly_one_owns_it(baton):
         t.join()
     assert {r.status for r in replies.values()} == {200}
 
+    # The ack comes before the work: wait for the winner to be recorded.
+    wait_until(lambda: incident(baton).owner_id is not None)
     owner = incident(baton).owner_id
     loser = MIM2 if owner == MIM else MIM
     assert owner in (MIM, MIM2)
@@ -314,3 +319,41 @@ def test_deadlines_fire_within_a_second_of_their_due_time(baton):
     for d in fired:
         assert 0 <= (d.fired_at - d.due_at).total_seconds() < 1, d.kind
         assert d.late is False
+
+
+@pytest.mark.usefixtures("short")
+def test_a_double_click_sends_the_initial_notice_once(baton):
+    """Four clicks at once (two replicas, or two of bolt's threads) must not all pass the "not
+    yet sent" check: one publishes it and plans one update cycle; the others do nothing."""
+    card = hand_over(baton)
+    draft = draft_message(baton.fake, card["ts"])
+    barrier = threading.Barrier(4)
+
+    def press():
+        barrier.wait()
+        click(baton.slack, MIM, draft, "notice_send")
+
+    threads = [threading.Thread(target=press) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+    def recorded() -> int:
+        with baton.db.session() as s:
+            return s.query(Event).filter_by(kind="initial_comms_sent").count()
+
+    wait_until(lambda: recorded() == 1)
+    baton.fake.wait_for("chat.postMessage", where=lambda a: a["channel"] == STAKEHOLDER_CHANNEL)
+    time.sleep(1)  # the other clicks have had their chance
+    assert recorded() == 1
+    published = [
+        c
+        for c in baton.fake.calls_to("chat.postMessage")
+        if c.args["channel"] == STAKEHOLDER_CHANNEL
+    ]
+    assert len(published) == 1
+    assert baton.fake.responses == []  # a double click is no error
+    with baton.db.session() as s:
+        planned = s.query(Deadline).filter(Deadline.kind.in_(UPDATE_KINDS)).count()
+    assert planned == 2  # one reminder and one due time
