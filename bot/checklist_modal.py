@@ -26,7 +26,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from bot.mrkdwn import escape
+from bot.mrkdwn import ERROR_LIMIT, escape, truncate
 from handover.checklist import (
     STEP_IDS,
     UNKNOWN,
@@ -43,6 +43,8 @@ CALLBACK_ID = "handover_step"
 ACTION = "v"
 DATETIME_FLAGS = {"approximate": "Approximate", UNKNOWN: "Not known", "none": ""}
 TRISTATE = (("yes", "Yes"), ("no", "No"), (UNKNOWN, "Unknown"))
+DETAIL_LENGTH = 500  # a yes-answer's detail, a priority's reason
+REFS_LENGTH = 1000
 
 
 def block_id(field_id: str, part: str = "") -> str:
@@ -51,6 +53,13 @@ def block_id(field_id: str, part: str = "") -> str:
 
 def _option(option_id: str, label: str) -> Option:
     return Option(value=option_id, label=label[:75])
+
+
+def _prefill(text: Any, max_length: int) -> str | None:
+    """A saved answer as an input's initial value. Slack refuses the whole view when it is
+    longer than the input allows; only a forged request can have saved such text (Slack's
+    client stops at max_length), and the draft keeps it in full."""
+    return str(text)[:max_length] if text else None
 
 
 def _datetime_flag_options(f: Field) -> list[Option]:
@@ -71,7 +80,7 @@ def field_blocks(f: Field, value: Any, org: OrgConfig) -> list:
         element = PlainTextInputElement(
             action_id=ACTION,
             multiline=f.kind == Kind.LONG_TEXT,
-            initial_value=value or None,
+            initial_value=_prefill(value, f.max_length),
             max_length=f.max_length,
             placeholder='Type "unknown" if not known' if f.allow_unknown else None,
         )
@@ -161,8 +170,8 @@ def field_blocks(f: Field, value: Any, org: OrgConfig) -> list:
                 optional=True,
                 element=PlainTextInputElement(
                     action_id=ACTION,
-                    max_length=500,
-                    initial_value=(value or {}).get("detail") or None,
+                    max_length=DETAIL_LENGTH,
+                    initial_value=_prefill((value or {}).get("detail"), DETAIL_LENGTH),
                 ),
             ),
         ]
@@ -174,7 +183,11 @@ def field_blocks(f: Field, value: Any, org: OrgConfig) -> list:
                 label=f.label,
                 optional=True,
                 hint=f.hint or None,
-                element=PlainTextInputElement(action_id=ACTION, initial_value=raw, max_length=1000),
+                element=PlainTextInputElement(
+                    action_id=ACTION,
+                    initial_value=_prefill(raw, REFS_LENGTH),
+                    max_length=REFS_LENGTH,
+                ),
             )
         ]
     if f.kind == Kind.PRIORITY:
@@ -196,8 +209,8 @@ def field_blocks(f: Field, value: Any, org: OrgConfig) -> list:
                 optional=True,
                 element=PlainTextInputElement(
                     action_id=ACTION,
-                    max_length=500,
-                    initial_value=(value or {}).get("reason") or None,
+                    max_length=DETAIL_LENGTH,
+                    initial_value=_prefill((value or {}).get("reason"), DETAIL_LENGTH),
                 ),
             ),
         ]
@@ -252,7 +265,9 @@ def step_view(
     ]
     if notice:
         blocks.append(
-            SectionBlock(text=MarkdownTextObject(text=f":warning: {notice}", verbatim=True))
+            SectionBlock(
+                text=MarkdownTextObject(text=truncate(f":warning: {notice}"), verbatim=True)
+            )
         )
     if review is not None:
         blocks.extend(_review_summary(review))
@@ -312,8 +327,9 @@ def read_state(the_step: Step, state_values: dict[str, Any]) -> dict[str, Any]:
 
 
 def error_blocks(errors: dict[str, str]) -> dict[str, str]:
-    """`response_action: errors` keyed by the block that shows each field."""
-    return {block_id(field_id): message for field_id, message in errors.items()}
+    """`response_action: errors` keyed by the block that shows each field. A message may
+    quote what was typed (a bad ticket reference), so it is cut to Slack's limit."""
+    return {block_id(f): truncate(message, ERROR_LIMIT) for f, message in errors.items()}
 
 
 def confirmation_view(reference: str, channel: str, first_phase: str) -> dict:

@@ -35,6 +35,7 @@ def fake_slack() -> Iterator[FakeSlack]:
     fake = FakeSlack().start()
     yield fake
     fake.stop()
+    assert fake.limit_problems == [], "Baton sent Slack payloads over Block Kit limits"
 
 
 def base_env(fake: FakeSlack, db_url: str) -> dict[str, str]:

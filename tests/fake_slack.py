@@ -15,6 +15,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs
 
+from tests.slack_limits import message_problems, view_problems
+
 BOT_USER = "UBATON0001"
 
 
@@ -51,6 +53,8 @@ class FakeSlack:
         self._ts = itertools.count(1)
         self._views = itertools.count(1)
         self.messages: dict[str, list[dict]] = {}  # channel → posted messages, oldest first
+        # Payloads over Slack's Block Kit limits: refused as Slack would, and listed here.
+        self.limit_problems: list[str] = []
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self.server.daemon_threads = True
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -118,6 +122,14 @@ class FakeSlack:
     # Answers ---------------------------------------------------------------------------
 
     def answer(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
+        problems = []
+        if method in ("chat.postMessage", "chat.update", "chat.postEphemeral"):
+            problems = message_problems(args)
+        elif method.startswith("views."):
+            problems = view_problems(args.get("view"))
+        if problems:
+            self.limit_problems.extend(f"{method}: {p}" for p in problems)
+            return {"ok": False, "error": "invalid_blocks"}
         if method == "auth.test":
             return {
                 "ok": True,
@@ -199,6 +211,9 @@ class FakeSlack:
             def _handle(self, args: dict) -> None:
                 if self.path.startswith("/response/"):
                     with fake._lock:
+                        fake.limit_problems.extend(
+                            f"response_url: {p}" for p in message_problems(args)
+                        )
                         fake.responses.append(Call("response_url", args))
                         fake._lock.notify_all()
                     self._send(200, {"ok": True})
