@@ -5,9 +5,10 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from slack_bolt import Ack, App, Respond
+from slack_bolt import Ack, App, BoltRequest
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import (
     ConnectionErrorRetryHandler,
@@ -16,9 +17,11 @@ from slack_sdk.http_retry.builtin_handlers import (
 
 from bot import cards, checklist_modal
 from bot.checklist_modal import CALLBACK_ID
+from bot.failures import Failures, notice_view
 from bot.incident_actions import register_incident_actions
+from bot.metrics import Metrics
 from bot.mrkdwn import escape
-from handover.checklist import step
+from handover.checklist import Step, step
 from handover.durations import humanize
 from handover.incidents import Incidents
 from handover.service import Handovers, NotFound
@@ -35,6 +38,13 @@ HELP = f"""*{COMMAND}*: hand a major incident over to the incident managers.
 • `{COMMAND} help`: this message.
 Only what is broken and what users see are required. "Unknown" is always a fine answer: \
 hand over fast, the incident manager fills the gaps."""
+RETRIED = (
+    "Slack sent this command again after a delay, so Baton started nothing new. If no form "
+    f"opened, `{COMMAND} resume` brings your handover back."
+)
+# Listeners run here after their ack; more than bolt's default 5, so that acks do not queue
+# behind slow Slack calls (views.open) when many people act at once.
+LISTENER_THREADS = 16
 
 
 @dataclass
@@ -53,38 +63,45 @@ def make_client(settings: Settings) -> WebClient:
     return client
 
 
-def build_app(settings: Settings, services: Services, client: WebClient | None = None) -> App:
+def build_app(
+    settings: Settings,
+    services: Services,
+    client: WebClient | None = None,
+    metrics: Metrics | None = None,
+) -> App:
     app = App(
         client=client or make_client(settings),
         signing_secret=settings.slack_signing_secret or None,
         # Socket Mode has no signatures to check; HTTP mode always checks them.
         request_verification_enabled=not settings.socket_mode,
         token_verification_enabled=True,
-        raise_error_for_unhandled_request=False,
+        raise_error_for_unhandled_request=True,  # so that Failures.on_error acknowledges it
+        listener_executor=ThreadPoolExecutor(LISTENER_THREADS, thread_name_prefix="listener"),
     )
-    register_command(app, settings, services)
-    register_checklist(app, settings, services)
-    register_incident_actions(app, settings, services.incidents)
-
-    @app.error
-    def on_error(error: Exception, body: dict) -> None:
-        # Never the payload itself: it may hold what users typed; never tokens.
-        log.error(
-            "listener failed: %s (%s)", type(error).__name__, body.get("type"), exc_info=error
-        )
-
+    failures = Failures(metrics or Metrics())
+    app.error(failures.on_error)
+    register_command(app, settings, services, failures)
+    register_checklist(app, settings, services, failures)
+    register_incident_actions(app, settings, services.incidents, failures)
     return app
 
 
-def register_command(app: App, settings: Settings, services: Services) -> None:
+def register_command(app: App, settings: Settings, services: Services, failures: Failures) -> None:
     handovers = services.handovers
 
     @app.command(COMMAND)
-    def major_incident(ack: Ack, command: dict, client: WebClient, respond: Respond) -> None:
+    @failures.after_ack
+    def major_incident(ack: Ack, command: dict, client: WebClient, request: BoltRequest) -> None:
         text = (command.get("text") or "").strip()
         word, _, rest = text.partition(" ")
         word = word.lower()
         user = command["user_id"]
+        if request.headers.get("x-slack-retry-num") and word not in ("help", "status"):
+            # Slack retries only when the first delivery was not answered in time, and by then
+            # the trigger_id that could open a form has expired: a second draft would help
+            # nobody, and the first delivery may well have started one.
+            ack(text=RETRIED)
+            return
         if word == "help":
             ack(text=HELP)
             return
@@ -119,25 +136,32 @@ def _status(handovers: Handovers, settings: Settings, reference: str) -> str:
         return f"Which incident? For example: `{COMMAND} status MI-2026-0001`."
     incident = handovers.find(reference)
     if incident is None:
-        return f"No incident {escape(reference)} was found. References look like MI-2026-0001."
+        # Echo only the start of what was typed: it may be any length.
+        shown = escape(reference[:40])
+        return f"No incident {shown} was found. References look like MI-2026-0001."
     return cards.status_text(incident, settings, utcnow())
 
 
-def register_checklist(app: App, settings: Settings, services: Services) -> None:
+def register_checklist(
+    app: App, settings: Settings, services: Services, failures: Failures
+) -> None:
     handovers = services.handovers
     org = settings.org
 
     @app.view_submission(CALLBACK_ID)
-    def step_submitted(ack: Ack, body: dict, view: dict, client: WebClient) -> None:
-        meta = json.loads(view.get("private_metadata") or "{}")
+    def step_submitted(ack: Ack, body: dict, view: dict) -> None:
+        meta = _draft_and_step(view)
+        if meta is None:
+            ack(response_action="update", view=_gone_view())
+            return
+        draft_id, the_step = meta
         user = body["user"]["id"]
-        the_step = step(meta.get("step", "what"))
         raw = checklist_modal.read_state(the_step, view.get("state", {}).get("values", {}))
         try:
             if the_step.id == "review":
-                _submit(ack, handovers, settings, meta["draft"], user, raw)
+                _submit(ack, handovers, settings, draft_id, user, raw)
                 return
-            outcome = handovers.save_step(meta["draft"], user, the_step.id, raw)
+            outcome = handovers.save_step(draft_id, user, the_step.id, raw)
         except NotFound:
             ack(response_action="update", view=_gone_view())
             return
@@ -154,33 +178,30 @@ def register_checklist(app: App, settings: Settings, services: Services) -> None
         )
 
     @app.view_closed(CALLBACK_ID)
+    @failures.after_ack
     def modal_closed(ack: Ack, body: dict, view: dict) -> None:
         ack()
-        meta = json.loads(view.get("private_metadata") or "{}")
-        the_step = step(meta.get("step", "what"))
+        meta = _draft_and_step(view)
+        if meta is None:
+            return
+        draft_id, the_step = meta
         raw = checklist_modal.read_state(the_step, view.get("state", {}).get("values", {}))
         # Keep what was typed in the open step too: closing loses nothing.
         with contextlib.suppress(NotFound):
-            handovers.save_step(meta["draft"], body["user"]["id"], the_step.id, raw, advance=False)
+            handovers.save_step(draft_id, body["user"]["id"], the_step.id, raw, advance=False)
+
+
+def _draft_and_step(view: dict) -> tuple[int, Step] | None:
+    """The draft and step a checklist modal is about; None when its metadata is not ours."""
+    try:
+        meta = json.loads(view.get("private_metadata") or "")
+        return int(meta["draft"]), step(meta.get("step", "what"))
+    except (ValueError, TypeError, KeyError, AttributeError):
+        return None
 
 
 def _gone_view() -> dict:
-    return {
-        "type": "modal",
-        "title": {"type": "plain_text", "text": "Handover"},
-        "close": {"type": "plain_text", "text": "Close"},
-        "blocks": [
-            {
-                "type": "section",
-                "text": {
-                    "type": "mrkdwn",
-                    "text": (
-                        f"This handover is no longer available. Start a new one with `{COMMAND}`."
-                    ),
-                },
-            }
-        ],
-    }
+    return notice_view(f"This handover is no longer available. Start a new one with `{COMMAND}`.")
 
 
 def _submit(

@@ -20,6 +20,8 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot import cards
+from bot.failures import Failures
+from bot.mrkdwn import ERROR_LIMIT, truncate
 from handover.incidents import (
     ALREADY_OWNED,
     NOT_ACTIVE,
@@ -114,10 +116,15 @@ def finish(ack: Ack, outcome: Outcome, block: str, action: str) -> None:
     if outcome.ok:
         ack()
     else:
-        ack(response_action="errors", errors={block: refusal_text(outcome, action)[:2000]})
+        ack(
+            response_action="errors",
+            errors={block: truncate(refusal_text(outcome, action), ERROR_LIMIT)},
+        )
 
 
-def register_incident_actions(app: App, settings: Settings, incidents: Incidents) -> None:
+def register_incident_actions(
+    app: App, settings: Settings, incidents: Incidents, failures: Failures
+) -> None:
     policy = AcceptPolicy(settings)
 
     def ephemeral(respond: Respond, text: str) -> None:
@@ -131,6 +138,7 @@ def register_incident_actions(app: App, settings: Settings, incidents: Incidents
             ephemeral(respond, refusal_text(outcome, action))
 
     @app.action(cards.ACCEPT)
+    @failures.after_ack
     def accept(ack: Ack, body: dict, respond: Respond, client: WebClient) -> None:
         ack()
         user = body["user"]["id"]
@@ -140,12 +148,14 @@ def register_incident_actions(app: App, settings: Settings, incidents: Incidents
         answer(respond, incidents.accept(incident_id_of(body), user), "accept it")
 
     @app.action(cards.INITIAL_COMMS)
+    @failures.after_ack
     def initial_comms(ack: Ack, body: dict, respond: Respond) -> None:
         ack()
         outcome = incidents.initial_comms_sent(incident_id_of(body), body["user"]["id"])
         answer(respond, outcome, "record the initial comms")
 
     @app.action(cards.UPDATE)
+    @failures.after_ack
     def update_sent(ack: Ack, body: dict, respond: Respond) -> None:
         ack()
         answer(
@@ -155,6 +165,7 @@ def register_incident_actions(app: App, settings: Settings, incidents: Incidents
         )
 
     @app.action(cards.CLOSE)
+    @failures.after_ack
     def close(ack: Ack, body: dict, respond: Respond) -> None:
         ack()
         answer(respond, incidents.close(incident_id_of(body), body["user"]["id"]), "close it")
@@ -170,6 +181,7 @@ def register_incident_actions(app: App, settings: Settings, incidents: Incidents
         client.views_open(trigger_id=body["trigger_id"], view=build(allowed.incident, channel))
 
     @app.action(cards.ENGAGE)
+    @failures.after_ack
     def engage_clicked(ack: Ack, body: dict, client: WebClient, respond: Respond) -> None:
         ack()
 
@@ -206,6 +218,7 @@ def register_incident_actions(app: App, settings: Settings, incidents: Incidents
         )
 
     @app.action(cards.HAND_ON)
+    @failures.after_ack
     def hand_on_clicked(ack: Ack, body: dict, client: WebClient, respond: Respond) -> None:
         ack()
 
@@ -242,6 +255,7 @@ def register_incident_actions(app: App, settings: Settings, incidents: Incidents
         )
 
     @app.action(cards.STAND_DOWN)
+    @failures.after_ack
     def stand_down_clicked(ack: Ack, body: dict, client: WebClient, respond: Respond) -> None:
         ack()
 
@@ -278,6 +292,7 @@ def register_incident_actions(app: App, settings: Settings, incidents: Incidents
         )
 
     @app.action(cards.RESOLVE)
+    @failures.after_ack
     def resolve_clicked(ack: Ack, body: dict, client: WebClient, respond: Respond) -> None:
         ack()
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import signal
 import sys
@@ -15,6 +14,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.app import Services, build_app, make_client
 from bot.delivery import Deliverer
+from bot.metrics import Metrics
 from bot.server import make_http_server, run_socket_mode, wsgi_app
 from handover.alarm import Alarm
 from handover.clock import Clock
@@ -35,14 +35,20 @@ class Runtime:
     clock: Clock
     alarm: Alarm
     deliverer: Deliverer
+    metrics: Metrics
 
     def start(self) -> None:
         count = self.alarm.start()
         self.deliverer.start()
         log.info("clock started with %s pending deadline(s)", count)
 
+    def wsgi(self):
+        return wsgi_app(self.app, self.db, self.metrics)
+
     def stop(self) -> None:
         """Finish what is in flight; pending deadlines and messages stay in the database."""
+        # Listeners still working after their ack (a views.open, a save) finish first.
+        self.app.listener_runner.listener_executor.shutdown(wait=True)
         self.alarm.shutdown()
         self.deliverer.stop()
         self.db.dispose()
@@ -51,13 +57,14 @@ class Runtime:
 def build_runtime(settings: Settings, client: WebClient | None = None) -> Runtime:
     db = Database(settings.database_url)
     client = client or make_client(settings)
+    metrics = Metrics(db)
     services = Services(handovers=Handovers(db, settings), incidents=Incidents(db, settings))
-    app = build_app(settings, services, client)
+    app = build_app(settings, services, client, metrics)
     clock = Clock(db, settings)
     alarm = Alarm(clock)
-    deliverer = Deliverer(db, client, settings)
+    deliverer = Deliverer(db, client, settings, metrics)
     db.after_commit.extend([alarm.on_commit, deliverer.on_commit])
-    return Runtime(settings, db, services, app, clock, alarm, deliverer)
+    return Runtime(settings, db, services, app, clock, alarm, deliverer, metrics)
 
 
 def serve(settings: Settings) -> None:
@@ -74,18 +81,26 @@ def serve(settings: Settings) -> None:
             log.info("Baton is serving in Socket Mode")
             run_socket_mode(runtime.app, settings.slack_app_token)
             return
-        server = make_http_server(wsgi_app(runtime.app, runtime.db), settings.port)
-        # SIGTERM (orchestrators) ends the serve loop like Ctrl-C.
-        signal.signal(signal.SIGTERM, lambda *_: server.close())
+        server = make_http_server(runtime.wsgi(), settings.port)
+        signal.signal(signal.SIGTERM, _terminate)
         log.info(
-            "Baton is serving HTTP on port %s (POST /slack/events, GET /healthz)",
+            "Baton is serving HTTP on port %s (POST /slack/events, GET /healthz, GET /metrics)",
             server.effective_port,
         )
-        with contextlib.suppress(KeyboardInterrupt, OSError):
-            server.run()
+        # On SIGTERM or Ctrl-C, waitress stops taking requests and lets the ones being
+        # answered finish (up to 5 s) before run() returns.
+        server.run()
     finally:
         runtime.stop()
         log.info("Baton stopped")
+
+
+def _terminate(signum: int, frame: object) -> None:
+    """SIGTERM (orchestrators) stops Baton like Ctrl-C does; a second one is ignored, so it
+    cannot cut the clean shutdown short."""
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    log.info("SIGTERM: finishing what is in flight, then stopping")
+    raise KeyboardInterrupt
 
 
 def _reason(exc: Exception) -> str:

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from bot.runtime import Runtime, build_runtime
-from bot.server import make_http_server, wsgi_app
+from bot.server import make_http_server
 from handover.db import Database, migrate
 from handover.incidents import Incidents
 from handover.service import Handovers
@@ -85,7 +85,7 @@ def baton(env, fake_slack: FakeSlack) -> Iterator[RunningBaton]:
     migrate(settings.database_url)
     runtime = build_runtime(settings)
     runtime.start()
-    server = make_http_server(wsgi_app(runtime.app, runtime.db), port=0, host="127.0.0.1")
+    server = make_http_server(runtime.wsgi(), port=0, host="127.0.0.1")
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     url = f"http://127.0.0.1:{server.effective_port}"
