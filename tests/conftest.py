@@ -23,6 +23,7 @@ from tests.fake_slack import FakeSlack
 from tests.slack_user import SlackSender
 
 SECRET = "test-signing-secret-0123456789abcdef"
+BOT_TOKEN = "xoxb-test-token"
 MIM_CHANNEL = "C0MIMS0001"
 STAKEHOLDER_CHANNEL = "C0STAKE001"
 AGENT = "U0AGENT001"
@@ -40,7 +41,7 @@ def fake_slack() -> Iterator[FakeSlack]:
 
 def base_env(fake: FakeSlack, db_url: str) -> dict[str, str]:
     return {
-        "SLACK_BOT_TOKEN": "xoxb-test-token",
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
         "SLACK_SIGNING_SECRET": SECRET,
         "SLACK_API_URL": fake.url,
         "DATABASE_URL": db_url,
@@ -118,16 +119,17 @@ class BatonProcess:
         self.cwd = cwd
         self.proc: subprocess.Popen | None = None
         self.url = f"http://127.0.0.1:{self.port}"
-        self.log = cwd / f"baton-{self.port}.log"
+        self.log = cwd / f"baton-{self.port}.log"  # stderr: where the logs go
+        self.out = cwd / f"baton-{self.port}.out"
 
     def start(self, timeout: float = 30) -> BatonProcess:
-        with open(self.log, "ab") as log:
+        with open(self.log, "ab") as log, open(self.out, "ab") as out:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "bot.cli", "serve"],
                 env=self.env,
                 cwd=self.cwd,
-                stdout=log,
-                stderr=subprocess.STDOUT,
+                stdout=out,
+                stderr=log,
             )
         deadline = time.time() + timeout
         while time.time() < deadline:
