@@ -96,10 +96,12 @@ def _button(
     incident: Incident,
     style: str | None = None,
     confirm: ConfirmObject | None = None,
+    seen: datetime | None = None,
 ) -> ButtonElement:
-    return ButtonElement(
-        text=text, action_id=action_id, value=str(incident.id), style=style, confirm=confirm
-    )
+    """A button whose value is the incident's id and, when what a click means depends on it
+    (which update is being recorded), `|` the exact time `seen` on the card."""
+    value = f"{incident.id}|{seen.isoformat()}" if seen else str(incident.id)
+    return ButtonElement(text=text, action_id=action_id, value=value, style=style, confirm=confirm)
 
 
 def controls(incident: Incident) -> list[ButtonElement]:
@@ -111,7 +113,8 @@ def controls(incident: Incident) -> list[ButtonElement]:
         if incident.initial_comms_at is None:
             buttons.append(_button("Mark initial comms sent", INITIAL_COMMS, incident))
         else:
-            buttons.append(_button("Record update sent", UPDATE, incident))
+            due = incident.next_update_due_at
+            buttons.append(_button("Record update sent", UPDATE, incident, seen=due))
         return [
             *buttons,
             _button("Hand on", HAND_ON, incident),

@@ -32,6 +32,7 @@ from handover.incidents import (
     Outcome,
 )
 from handover.settings import Settings
+from handover.times import parse_time
 
 ACTION = "v"
 USERGROUP_CACHE_SECONDS = 60
@@ -131,7 +132,12 @@ def register_incident_actions(
         respond(text=text, response_type="ephemeral", replace_original=False)
 
     def incident_id_of(body: dict) -> int:
-        return int(body["actions"][0]["value"])
+        return int(body["actions"][0]["value"].partition("|")[0])
+
+    def seen_on_card(body: dict) -> datetime | None:
+        """The time a button carries (cards._button): what the card showed when clicked."""
+        seen = body["actions"][0]["value"].partition("|")[2]
+        return parse_time(seen) if seen else None
 
     def answer(respond: Respond, outcome: Outcome, action: str) -> None:
         if not outcome.ok:
@@ -143,6 +149,7 @@ def register_incident_actions(
         ack()
         user = body["user"]["id"]
         if not policy.allows(user, client):
+            incidents.not_allowed(incident_id_of(body), user, "accept")
             ephemeral(respond, f"Only {policy.who()} can accept major incidents here.")
             return
         answer(respond, incidents.accept(incident_id_of(body), user), "accept it")
@@ -158,11 +165,10 @@ def register_incident_actions(
     @failures.after_ack
     def update_sent(ack: Ack, body: dict, respond: Respond) -> None:
         ack()
-        answer(
-            respond,
-            incidents.update_sent(incident_id_of(body), body["user"]["id"]),
-            "record an update",
+        outcome = incidents.update_sent(
+            incident_id_of(body), body["user"]["id"], seen_on_card(body)
         )
+        answer(respond, outcome, "record an update")
 
     @app.action(cards.CLOSE)
     @failures.after_ack
@@ -172,10 +178,14 @@ def register_incident_actions(
 
     # Controls that ask for something first open a small modal, for the owner only.
 
-    def open_for_owner(body: dict, client: WebClient, respond: Respond, action: str, build) -> None:
+    def open_for_owner(
+        body: dict, client: WebClient, respond: Respond, action: str, words: str, build
+    ) -> None:
+        """Open the form `build` makes, if the clicker owns the incident; `action` is the
+        domain's name for what they want to do (recorded when refused), `words` the user's."""
         allowed = incidents.check_owner(incident_id_of(body), body["user"]["id"], action)
         if not allowed.ok:
-            ephemeral(respond, refusal_text(allowed, action))
+            ephemeral(respond, refusal_text(allowed, words))
             return
         channel = body.get("channel", {}).get("id", "")
         client.views_open(trigger_id=body["trigger_id"], view=build(allowed.incident, channel))
@@ -204,7 +214,7 @@ def register_incident_actions(
                 channel,
             )
 
-        open_for_owner(body, client, respond, "engage resolver groups", build)
+        open_for_owner(body, client, respond, "engage", "engage resolver groups", build)
 
     @app.view_submission(cards.ENGAGE)
     def engage_submitted(ack: Ack, body: dict, view: dict) -> None:
@@ -238,7 +248,7 @@ def register_incident_actions(
                 channel,
             )
 
-        open_for_owner(body, client, respond, "hand it on", build)
+        open_for_owner(body, client, respond, "hand_on", "hand it on", build)
 
     @app.view_submission(cards.HAND_ON)
     def hand_on_submitted(ack: Ack, body: dict, view: dict) -> None:
@@ -278,7 +288,7 @@ def register_incident_actions(
                 channel,
             )
 
-        open_for_owner(body, client, respond, "stand it down", build)
+        open_for_owner(body, client, respond, "stand_down", "stand it down", build)
 
     @app.view_submission(cards.STAND_DOWN)
     def stand_down_submitted(ack: Ack, body: dict, view: dict) -> None:
@@ -315,7 +325,7 @@ def register_incident_actions(
                 channel,
             )
 
-        open_for_owner(body, client, respond, "resolve it", build)
+        open_for_owner(body, client, respond, "resolve", "resolve it", build)
 
     @app.view_submission(cards.RESOLVE)
     def resolve_submitted(ack: Ack, body: dict, view: dict) -> None:

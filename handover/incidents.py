@@ -33,6 +33,7 @@ NOT_OWNER = "not_owner"
 NOT_ACTIVE = "not_active"
 ALREADY_OWNED = "already_owned"
 NOT_RESOLVED = "not_resolved"
+NOT_ALLOWED = "not_allowed"  # by configuration (who may accept)
 INVALID = "invalid"
 
 
@@ -134,26 +135,41 @@ class Incidents:
         user: str,
         action: str,
         statuses: tuple[str, ...] = ("accepted",),
+        done: tuple[str, ...] = (),
     ) -> tuple[Incident | None, Outcome | None]:
-        """The incident if `user` owns it and it is in one of `statuses`; else the refusal."""
+        """The incident if `user` owns it and it is in one of `statuses`; else the answer.
+
+        In one of the `done` statuses, the owner's action already happened: a double click
+        or Slack's retry. That is a success with no second effect.
+        """
         incident = s.get(Incident, incident_id)
         if incident is None:
             return None, Outcome(False, refusal=NOT_FOUND)
         if incident.owner_id != user:
-            s.add(
-                Event(
-                    incident_id=incident.id,
-                    at=self.now(),
-                    actor=user,
-                    kind="denied",
-                    detail={"action": action, "owner": incident.owner_id},
-                )
-            )
+            self._deny(s, incident, user, action)
             return None, Outcome(False, incident, NOT_OWNER)
+        if incident.status in done:
+            return None, Outcome(True, incident)
         if incident.status not in statuses:
             refusal = NOT_RESOLVED if statuses == ("resolved",) else NOT_ACTIVE
             return None, Outcome(False, incident, refusal)
         return incident, None
+
+    def _deny(self, s: Session, incident: Incident, user: str, action: str) -> None:
+        """Every refused attempt is on the timeline, for the review."""
+        detail = {"action": action, "owner": incident.owner_id}
+        s.add(
+            Event(incident_id=incident.id, at=self.now(), actor=user, kind="denied", detail=detail)
+        )
+
+    def not_allowed(self, incident_id: int, user: str, action: str) -> Outcome:
+        """A refusal decided by configuration (who may accept), recorded like the others."""
+        with self.db.session() as s:
+            incident = s.get(Incident, incident_id)
+            if incident is None:
+                return Outcome(False, refusal=NOT_FOUND)
+            self._deny(s, incident, user, action)
+            return Outcome(False, incident, NOT_ALLOWED)
 
     def check_owner(self, incident_id: int, user: str, action: str) -> Outcome:
         """May `user` act on the incident as its owner? A refusal is recorded."""
@@ -179,7 +195,9 @@ class Incidents:
             ).rowcount
             s.refresh(incident)
             if won != 1:
-                return Outcome(False, incident, ALREADY_OWNED)
+                # Their own double click, or Slack's retry, is not a second acceptance.
+                mine = incident.owner_id == user
+                return Outcome(True, incident) if mine else Outcome(False, incident, ALREADY_OWNED)
             cancel(s, incident.id, (ESCALATION,))
             waited = int((now - incident.handed_over_at).total_seconds())
             self._record(
@@ -209,6 +227,9 @@ class Incidents:
             incident, refused = self._owned(s, incident_id, user, "engage")
             if refused:
                 return refused
+            groups = [g for g in groups if g not in incident.trgs]
+            if not groups:  # all engaged already: a repeat says nothing new
+                return Outcome(True, incident)
             now = self.now()
             first = incident.trgs_engaged_at is None
             incident.trgs = list(dict.fromkeys([*incident.trgs, *groups]))
@@ -254,14 +275,25 @@ class Incidents:
             )
             return Outcome(True, incident)
 
-    def update_sent(self, incident_id: int, user: str) -> Outcome:
-        """A stakeholder update went out: on time or not, and the next one is due."""
+    def update_sent(self, incident_id: int, user: str, seen_due: datetime | None = None) -> Outcome:
+        """A stakeholder update went out: on time or not, and the next one is due.
+
+        `seen_due` is the due time the manager saw when saying so; when the incident has
+        moved on from it, this update was recorded already (a double click).
+        """
         with self.db.session() as s:
             incident, refused = self._owned(s, incident_id, user, "update")
             if refused:
                 return refused
-            now = self.now()
             was_due = incident.next_update_due_at
+            if seen_due and was_due and seen_due != was_due:
+                return Outcome(
+                    False,
+                    incident,
+                    INVALID,
+                    "That update is already recorded; the card shows when the next one is due.",
+                )
+            now = self.now()
             incident.last_update_at = now
             plan_update_cycle(s, incident, self.settings, base=now)
             self._record(
@@ -313,7 +345,9 @@ class Incidents:
                 message="Please say why it is not a major incident (a few words).",
             )
         with self.db.session() as s:
-            incident, refused = self._owned(s, incident_id, user, "stand_down")
+            incident, refused = self._owned(
+                s, incident_id, user, "stand_down", done=("stood_down",)
+            )
             if refused:
                 return refused
             now = self.now()
@@ -334,7 +368,9 @@ class Incidents:
 
     def resolve(self, incident_id: int, user: str, resolved_at: datetime | None = None) -> Outcome:
         with self.db.session() as s:
-            incident, refused = self._owned(s, incident_id, user, "resolve")
+            incident, refused = self._owned(
+                s, incident_id, user, "resolve", done=("resolved", "closed")
+            )
             if refused:
                 return refused
             now = self.now()
@@ -369,7 +405,9 @@ class Incidents:
 
     def close(self, incident_id: int, user: str) -> Outcome:
         with self.db.session() as s:
-            incident, refused = self._owned(s, incident_id, user, "close", ("resolved",))
+            incident, refused = self._owned(
+                s, incident_id, user, "close", ("resolved",), ("closed",)
+            )
             if refused:
                 return refused
             now = self.now()

@@ -112,8 +112,8 @@ def open_modal(baton, user: str, card: dict, action: str) -> dict:
     return baton.fake.wait_for("views.open", count=before + 1)[-1].args["view"]
 
 
-def submit_modal(baton, user: str, view: dict, answers: dict):
-    return baton.slack.submit_view(user, view, fill(view, answers))
+def submit_modal(baton, user: str, view: dict, answers: dict, **kw):
+    return baton.slack.submit_view(user, view, fill(view, answers), **kw)
 
 
 def wait_until(predicate, timeout: float = 10) -> None:

@@ -270,6 +270,9 @@ def test_only_configured_managers_may_accept(baton_factory):
         "Only <@U0MIM00001> can accept major incidents here."
     )
     assert incident(baton).owner_id is None
+    with baton.db.session() as s:  # the refusal is on the timeline, like the owner's ones
+        refusals = [(e.actor, e.detail["action"]) for e in s.query(Event).filter_by(kind="denied")]
+    assert refusals == [(MIM2, "accept")]
     click(baton.slack, MIM, card, "incident_accept")
     wait_until(lambda: incident(baton).owner_id == MIM)
 
