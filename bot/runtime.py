@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
-import signal
 import sys
 from dataclasses import dataclass
 
@@ -15,7 +15,7 @@ from slack_sdk.errors import SlackApiError
 from bot.app import Services, build_app, make_client
 from bot.delivery import Deliverer
 from bot.metrics import Metrics
-from bot.server import make_http_server, run_socket_mode, wsgi_app
+from bot.server import make_http_server, run_socket_mode, stop_on_sigterm, wsgi_app
 from handover.alarm import Alarm
 from handover.clock import Clock
 from handover.db import Database, migrate
@@ -73,7 +73,7 @@ def serve(settings: Settings) -> None:
         runtime = build_runtime(settings)
     except (BoltError, SlackApiError) as exc:
         # Typically a revoked or mistyped token: auth.test refused it.
-        print(f"baton: Slack refused SLACK_BOT_TOKEN ({_reason(exc)})", file=sys.stderr)
+        log.critical("Slack refused SLACK_BOT_TOKEN (%s)", _reason(exc))
         sys.exit(2)
     runtime.start()
     try:
@@ -82,25 +82,16 @@ def serve(settings: Settings) -> None:
             run_socket_mode(runtime.app, settings.slack_app_token)
             return
         server = make_http_server(runtime.wsgi(), settings.port)
-        signal.signal(signal.SIGTERM, _terminate)
-        log.info(
-            "Baton is serving HTTP on port %s (POST /slack/events, GET /healthz, GET /metrics)",
-            server.effective_port,
-        )
-        # On SIGTERM or Ctrl-C, waitress stops taking requests and lets the ones being
-        # answered finish (up to 5 s) before run() returns.
-        server.run()
+        stop_on_sigterm(server)
+        with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C, or SIGTERM before run()
+            log.info(
+                "Baton is serving HTTP on port %s (POST /slack/events, GET /healthz, GET /metrics)",
+                server.effective_port,
+            )
+            server.run()
     finally:
-        runtime.stop()
+        runtime.stop()  # listeners' work after their ack, the clock, the outbox sender
         log.info("Baton stopped")
-
-
-def _terminate(signum: int, frame: object) -> None:
-    """SIGTERM (orchestrators) stops Baton like Ctrl-C does; a second one is ignored, so it
-    cannot cut the clean shutdown short."""
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    log.info("SIGTERM: finishing what is in flight, then stopping")
-    raise KeyboardInterrupt
 
 
 def _reason(exc: Exception) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import signal
 import time
 from collections.abc import Callable, Iterable
 from http import HTTPStatus
@@ -81,6 +82,22 @@ def make_http_server(application: Callable, port: int, host: str = "0.0.0.0"):
     from waitress.server import create_server
 
     return create_server(application, host=host, port=port, threads=HTTP_THREADS, ident="baton")
+
+
+def stop_on_sigterm(server) -> None:
+    """SIGTERM (what orchestrators send) stops serving like Ctrl-C, and more gracefully: the
+    port closes at once, so no new request comes in; the requests being answered finish
+    (waitress waits up to 5 s for them); then `server.run()` returns. A second SIGTERM is
+    ignored so that it cannot cut that short. Idle keep-alive connections do not hold it up."""
+    from waitress import wasyncore
+
+    def terminate(signum: int, frame: object) -> None:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        log.info("SIGTERM: taking no new requests, finishing those in flight, then stopping")
+        wasyncore.dispatcher.close(server)  # the listening socket only
+        raise KeyboardInterrupt  # waitress's run() finishes the tasks in flight, then returns
+
+    signal.signal(signal.SIGTERM, terminate)
 
 
 def run_socket_mode(app: App, app_token: str) -> None:

@@ -56,13 +56,7 @@ class SlackSender:
         timestamp: int | None = None,
         headers: dict[str, str] | None = None,
     ) -> Reply:
-        ts = str(timestamp if timestamp is not None else int(time.time()))
-        all_headers = {
-            "Content-Type": "application/x-www-form-urlencoded",
-            "X-Slack-Request-Timestamp": ts,
-            "X-Slack-Signature": sign(secret or self.secret, ts, body),
-            **(headers or {}),
-        }
+        all_headers = {**self.signed_headers(body, secret, timestamp), **(headers or {})}
         request = urllib.request.Request(
             f"{self.base_url}/slack/events",
             data=body.encode() if isinstance(body, str) else body,
@@ -78,6 +72,16 @@ class SlackSender:
         problems = answer_problems(reply.body) if reply.body else []
         assert not problems, f"Baton's answer is over Slack's limits: {problems}"
         return reply
+
+    def signed_headers(
+        self, body: str | bytes, secret: str | None = None, timestamp: int | None = None
+    ) -> dict[str, str]:
+        ts = str(timestamp if timestamp is not None else int(time.time()))
+        return {
+            "Content-Type": "application/x-www-form-urlencoded",
+            "X-Slack-Request-Timestamp": ts,
+            "X-Slack-Signature": sign(secret or self.secret, ts, body),
+        }
 
     def command(self, user: str, text: str = "", channel: str = "C0AGENTS01", **kw) -> Reply:
         return self.post(urlencode(self.command_fields(user, text, channel)), **kw)
