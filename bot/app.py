@@ -42,8 +42,9 @@ RETRIED = (
     "Slack sent this command again after a delay, so Baton started nothing new. If no form "
     f"opened, `{COMMAND} resume` brings your handover back."
 )
-# Listeners run here after their ack; more than bolt's default 5, so that acks do not queue
-# behind slow Slack calls (views.open) when many people act at once.
+# bolt runs every listener in this pool, its ack and the work after it; more threads than
+# bolt's default 5, so that acks do not queue behind slow Slack calls (views.open) when many
+# people act at once.
 LISTENER_THREADS = 16
 
 

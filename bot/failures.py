@@ -13,10 +13,10 @@ from slack_bolt.error import BoltUnhandledRequestError
 from slack_sdk.errors import SlackApiError
 
 from bot.metrics import Metrics, kind_of
+from bot.notices import COMMAND
 
 log = logging.getLogger("bot.app")
 
-COMMAND = "/major-incident"
 SORRY = (
     "Sorry, Baton could not handle that. Nothing saved before is lost: "
     f"`{COMMAND} resume` reopens an unfinished handover, and the card's buttons still work."

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from slack_bolt import App
@@ -42,7 +43,8 @@ class Runtime:
         self.deliverer.start()
         log.info("clock started with %s pending deadline(s)", count)
 
-    def wsgi(self):
+    def wsgi(self) -> Callable:
+        """The WSGI application `baton serve` (and the tests) serve over HTTP."""
         return wsgi_app(self.app, self.db, self.metrics)
 
     def stop(self) -> None:
