@@ -5,9 +5,10 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from slack_bolt import Ack, App, Respond
+from slack_bolt import Ack, App, BoltRequest, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import (
@@ -17,13 +18,15 @@ from slack_sdk.http_retry.builtin_handlers import (
 
 from bot import cards, checklist_modal
 from bot.checklist_modal import CALLBACK_ID
+from bot.failures import Failures, notice_view
 from bot.home import register_home
 from bot.incident_actions import register_gap_actions, register_incident_actions
+from bot.metrics import Metrics
 from bot.mrkdwn import escape
 from bot.notice_actions import register_notice_actions, summary_text
 from bot.permissions import AcceptPolicy
 from bot.reports import timeline_text
-from handover.checklist import step
+from handover.checklist import Step, step
 from handover.durations import humanize
 from handover.incidents import Incidents
 from handover.notices import Notices
@@ -35,6 +38,7 @@ from handover.times import utcnow
 log = logging.getLogger(__name__)
 
 COMMAND = "/major-incident"
+READ_ONLY = ("help", "status", "summary", "timeline")  # safe to answer again on Slack's retry
 HELP = f"""*{COMMAND}*: hand a major incident over to the incident managers.
 • `{COMMAND}` or `{COMMAND} <headline>`: start the handover checklist (a few short steps).
 • `{COMMAND} resume`: reopen your unfinished handover where you left it.
@@ -44,6 +48,14 @@ HELP = f"""*{COMMAND}*: hand a major incident over to the incident managers.
 • `{COMMAND} help`: this message.
 Only what is broken and what users see are required. "Unknown" is always a fine answer: \
 hand over fast, the incident manager fills the gaps."""
+RETRIED = (
+    "Slack sent this command again after a delay, so Baton started nothing new. If no form "
+    f"opened, `{COMMAND} resume` brings your handover back."
+)
+# bolt runs every listener in this pool, its ack and the work after it; more threads than
+# bolt's default 5, so that acks do not queue behind slow Slack calls (views.open) when many
+# people act at once.
+LISTENER_THREADS = 16
 
 
 @dataclass
@@ -63,42 +75,52 @@ def make_client(settings: Settings) -> WebClient:
     return client
 
 
-def build_app(settings: Settings, services: Services, client: WebClient | None = None) -> App:
+def build_app(
+    settings: Settings,
+    services: Services,
+    client: WebClient | None = None,
+    metrics: Metrics | None = None,
+) -> App:
     app = App(
         client=client or make_client(settings),
         signing_secret=settings.slack_signing_secret or None,
         # Socket Mode has no signatures to check; HTTP mode always checks them.
         request_verification_enabled=not settings.socket_mode,
         token_verification_enabled=True,
-        raise_error_for_unhandled_request=False,
+        raise_error_for_unhandled_request=True,  # so that Failures.on_error acknowledges it
+        listener_executor=ThreadPoolExecutor(LISTENER_THREADS, thread_name_prefix="listener"),
     )
-    register_command(app, settings, services)
-    register_checklist(app, settings, services)
+    failures = Failures(metrics or Metrics())
+    app.error(failures.on_error)
+    register_command(app, settings, services, failures)
+    register_checklist(app, settings, services, failures)
     policy = AcceptPolicy(settings)
-    register_incident_actions(app, settings, services.incidents, policy)
+    register_incident_actions(app, settings, services.incidents, policy, failures)
     register_gap_actions(app, settings, services.incidents)
     register_home(app, settings, services.handovers, services.incidents)
     register_notice_actions(app, settings, services.notices, services.incidents, policy)
-
-    @app.error
-    def on_error(error: Exception, body: dict) -> None:
-        # Never the payload itself: it may hold what users typed; never tokens.
-        log.error(
-            "listener failed: %s (%s)", type(error).__name__, body.get("type"), exc_info=error
-        )
-
     return app
 
 
-def register_command(app: App, settings: Settings, services: Services) -> None:
+def register_command(app: App, settings: Settings, services: Services, failures: Failures) -> None:
     handovers = services.handovers
 
     @app.command(COMMAND)
-    def major_incident(ack: Ack, command: dict, client: WebClient, respond: Respond) -> None:
+    @failures.after_ack
+    def major_incident(
+        ack: Ack, command: dict, client: WebClient, request: BoltRequest, respond: Respond
+    ) -> None:
         text = (command.get("text") or "").strip()
         word, _, rest = text.partition(" ")
         word = word.lower()
         user = command["user_id"]
+        retry = (request.headers.get("x-slack-retry-num") or ["0"])[0]
+        if retry not in ("", "0") and word not in READ_ONLY:
+            # Slack retries only when the first delivery was not answered in time, and by then
+            # the trigger_id that could open a form has expired: a second draft would help
+            # nobody, and the first delivery may well have started one.
+            ack(text=RETRIED)
+            return
         if word == "help":
             ack(text=HELP)
             return
@@ -123,7 +145,7 @@ def register_command(app: App, settings: Settings, services: Services) -> None:
                 view=checklist_modal.draft_view(draft, settings.org),
             )
         except SlackApiError as exc:
-            log.warning("views.open failed: %s", exc.response.get("error"))
+            log.warning("views.open failed: %s", exc.response.get("error"), exc_info=exc)
             respond(
                 text=f"Slack could not open the checklist just now. Your handover is saved: "
                 f"type `{COMMAND} resume` to carry on.",
@@ -138,7 +160,9 @@ def _about(word: str, reference: str, services: Services, settings: Settings) ->
         return f"Which incident? For example: `{COMMAND} {word} MI-2026-0001`."
     incident = services.handovers.find(reference)
     if incident is None:
-        return f"No incident {escape(reference)} was found. References look like MI-2026-0001."
+        # Echo only the start of what was typed: it may be any length.
+        shown = escape(reference[:40])
+        return f"No incident {shown} was found. References look like MI-2026-0001."
     if word == "summary":
         return summary_text(services.notices, incident)
     if word == "timeline":
@@ -147,21 +171,26 @@ def _about(word: str, reference: str, services: Services, settings: Settings) ->
     return cards.status_text(incident, settings, utcnow())
 
 
-def register_checklist(app: App, settings: Settings, services: Services) -> None:
+def register_checklist(
+    app: App, settings: Settings, services: Services, failures: Failures
+) -> None:
     handovers = services.handovers
     org = settings.org
 
     @app.view_submission(CALLBACK_ID)
-    def step_submitted(ack: Ack, body: dict, view: dict, client: WebClient) -> None:
-        meta = json.loads(view.get("private_metadata") or "{}")
+    def step_submitted(ack: Ack, body: dict, view: dict) -> None:
+        meta = _draft_and_step(view)
+        if meta is None:
+            ack(response_action="update", view=_gone_view())
+            return
+        draft_id, the_step = meta
         user = body["user"]["id"]
-        the_step = step(meta.get("step", "what"))
         raw = checklist_modal.read_state(the_step, view.get("state", {}).get("values", {}))
         try:
             if the_step.id == "review":
-                _submit(ack, handovers, settings, meta["draft"], user, raw)
+                _submit(ack, handovers, settings, draft_id, user, raw)
                 return
-            outcome = handovers.save_step(meta["draft"], user, the_step.id, raw)
+            outcome = handovers.save_step(draft_id, user, the_step.id, raw)
         except NotFound:
             ack(response_action="update", view=_gone_view())
             return
@@ -178,33 +207,30 @@ def register_checklist(app: App, settings: Settings, services: Services) -> None
         )
 
     @app.view_closed(CALLBACK_ID)
+    @failures.after_ack
     def modal_closed(ack: Ack, body: dict, view: dict) -> None:
         ack()
-        meta = json.loads(view.get("private_metadata") or "{}")
-        the_step = step(meta.get("step", "what"))
+        meta = _draft_and_step(view)
+        if meta is None:
+            return
+        draft_id, the_step = meta
         raw = checklist_modal.read_state(the_step, view.get("state", {}).get("values", {}))
         # Keep what was typed in the open step too: closing loses nothing.
         with contextlib.suppress(NotFound):
-            handovers.save_step(meta["draft"], body["user"]["id"], the_step.id, raw, advance=False)
+            handovers.save_step(draft_id, body["user"]["id"], the_step.id, raw, advance=False)
+
+
+def _draft_and_step(view: dict) -> tuple[int, Step] | None:
+    """The draft and step a checklist modal is about; None when its metadata is not ours."""
+    try:
+        meta = json.loads(view.get("private_metadata") or "")
+        return int(meta["draft"]), step(meta.get("step", "what"))
+    except (ValueError, TypeError, KeyError, AttributeError):
+        return None
 
 
 def _gone_view() -> dict:
-    return {
-        "type": "modal",
-        "title": {"type": "plain_text", "text": "Handover"},
-        "close": {"type": "plain_text", "text": "Close"},
-        "blocks": [
-            {
-                "type": "section",
-                "text": {
-                    "type": "mrkdwn",
-                    "text": (
-                        f"This handover is no longer available. Start a new one with `{COMMAND}`."
-                    ),
-                },
-            }
-        ],
-    }
+    return notice_view(f"This handover is no longer available. Start a new one with `{COMMAND}`.")
 
 
 def _submit(

@@ -14,7 +14,15 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from bot.mrkdwn import SLACK, escape, slack_time
+from bot.mrkdwn import (
+    FIELD_LIMIT,
+    MESSAGE_TEXT_LIMIT,
+    SECTION_LIMIT,
+    SLACK,
+    escape,
+    slack_time,
+    truncate,
+)
 from handover.card_content import card_content
 from handover.durations import humanize
 from handover.incidents import key_durations
@@ -32,20 +40,15 @@ HAND_ON = "incident_hand_on"
 STAND_DOWN = "incident_stand_down"
 RESOLVE = "incident_resolve"
 CLOSE = "incident_close"
-SECTION_LIMIT = 3000
 BAND_DOT = {"green": "🟢", "amber": "🟠", "red": "🔴"}
 
 
-def truncate(text: str, limit: int = SECTION_LIMIT) -> str:
-    """Keep a message within Slack's limits; the full text stays in the record."""
-    if len(text) <= limit:
-        return text
-    note = "… _(cut here; the full text is in the record)_"
-    return text[: limit - len(note)] + note
+def _md(text: str, limit: int = SECTION_LIMIT) -> MarkdownTextObject:
+    return MarkdownTextObject(text=truncate(text, limit), verbatim=True)
 
 
-def _md(text: str) -> MarkdownTextObject:
-    return MarkdownTextObject(text=truncate(text), verbatim=True)
+def _field(label: str, value: str) -> MarkdownTextObject:
+    return _md(f"*{label}*\n{value}", FIELD_LIMIT)
 
 
 def status_line(incident: Incident, settings: Settings, now: datetime) -> str:
@@ -156,9 +159,9 @@ def card(incident: Incident, settings: Settings, now: datetime) -> tuple[str, li
         SectionBlock(text=_md(f"*{c.headline}*")),
         SectionBlock(block_id="status", text=_md(status_line(incident, settings, now))),
         ContextBlock(elements=[_md(objectives_line(incident))]),
-        SectionBlock(fields=[_md(f"*{label}*\n{value}") for label, value in facts]),
+        SectionBlock(fields=[_field(label, value) for label, value in facts]),
         *(SectionBlock(text=_md(f"*{label}*\n{value}")) for label, value in c.sections),
-        SectionBlock(fields=[_md(f"*{label}*\n{value}") for label, value in c.follow_up]),
+        SectionBlock(fields=[_field(label, value) for label, value in c.follow_up]),
         ContextBlock(elements=[_md(quality_line(incident, c.quality))]),
     ]
     if incident.status == "closed":
@@ -177,7 +180,7 @@ def card(incident: Incident, settings: Settings, now: datetime) -> tuple[str, li
     )
     if incident.status == "handed_over":
         text += " Press Accept to take ownership."
-    return truncate(text, 3000), [b.to_dict() for b in blocks]
+    return truncate(text, MESSAGE_TEXT_LIMIT), [b.to_dict() for b in blocks]
 
 
 def status_text(incident: Incident, settings: Settings, now: datetime) -> str:

@@ -6,6 +6,8 @@ Block ids are `f:<field>` for a field's main input and `f:<field>:<part>` for it
 
 from __future__ import annotations
 
+import copy
+import functools
 import json
 from datetime import UTC, datetime
 from typing import Any
@@ -26,7 +28,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from bot.mrkdwn import escape
+from bot.mrkdwn import ERROR_LIMIT, escape, truncate
 from handover.checklist import (
     STEP_IDS,
     UNKNOWN,
@@ -36,6 +38,7 @@ from handover.checklist import (
     options_for,
     step,
 )
+from handover.checklist import Option as ChecklistOption
 from handover.models import Draft
 from handover.service import Handovers, Review
 from handover.settings import OrgConfig
@@ -45,6 +48,8 @@ CALLBACK_ID = "handover_step"
 ACTION = "v"
 DATETIME_FLAGS = {"approximate": "Approximate", UNKNOWN: "Not known", "none": ""}
 TRISTATE = (("yes", "Yes"), ("no", "No"), (UNKNOWN, "Unknown"))
+DETAIL_LENGTH = 500  # a yes-answer's detail, a priority's reason
+REFS_LENGTH = 1000
 
 
 def block_id(field_id: str, part: str = "") -> str:
@@ -53,6 +58,13 @@ def block_id(field_id: str, part: str = "") -> str:
 
 def _option(option_id: str, label: str) -> Option:
     return Option(value=option_id, label=label[:75])
+
+
+def _prefill(text: Any, max_length: int) -> str | None:
+    """A saved answer as an input's initial value. Slack refuses the whole view when it is
+    longer than the input allows; only a forged request can have saved such text (Slack's
+    client stops at max_length), and the draft keeps it in full."""
+    return str(text)[:max_length] if text else None
 
 
 def _datetime_flag_options(f: Field) -> list[Option]:
@@ -66,14 +78,28 @@ def _datetime_flag_options(f: Field) -> list[Option]:
     return flags
 
 
-def field_blocks(f: Field, value: Any, org: OrgConfig) -> list:
-    """The input block(s) for one field, pre-filled with its saved value."""
+def field_blocks(f: Field, value: Any, org: OrgConfig) -> list[dict]:
+    """The input block(s) for one field, pre-filled with its saved value.
+
+    slack_sdk's models validate every object as they serialise, which was half of the CPU
+    of a checklist step: the blocks are built once per field, value and choices, then copied.
+    """
+    key = json.dumps(value, sort_keys=True, default=str)
+    return copy.deepcopy(_field_blocks(f, key, options_for(f, org)))
+
+
+@functools.lru_cache(maxsize=1024)
+def _field_blocks(f: Field, value_json: str, choices: tuple[ChecklistOption, ...]) -> list[dict]:
+    return [block.to_dict() for block in _field_models(f, json.loads(value_json), choices)]
+
+
+def _field_models(f: Field, value: Any, choices: tuple[ChecklistOption, ...]) -> list:
     optional = not f.required
     if f.kind in (Kind.TEXT, Kind.LONG_TEXT):
         element = PlainTextInputElement(
             action_id=ACTION,
             multiline=f.kind == Kind.LONG_TEXT,
-            initial_value=value or None,
+            initial_value=_prefill(value, f.max_length),
             max_length=f.max_length,
             placeholder='Type "unknown" if not known' if f.allow_unknown else None,
         )
@@ -87,7 +113,7 @@ def field_blocks(f: Field, value: Any, org: OrgConfig) -> list:
             )
         ]
     if f.kind in (Kind.CHOICE, Kind.MULTI):
-        opts = [_option(o.id, o.label) for o in options_for(f, org)]
+        opts = [_option(o.id, o.label) for o in choices]
         by_id = {o.value: o for o in opts}
         if f.kind == Kind.CHOICE:
             element = StaticSelectElement(
@@ -163,8 +189,8 @@ def field_blocks(f: Field, value: Any, org: OrgConfig) -> list:
                 optional=True,
                 element=PlainTextInputElement(
                     action_id=ACTION,
-                    max_length=500,
-                    initial_value=(value or {}).get("detail") or None,
+                    max_length=DETAIL_LENGTH,
+                    initial_value=_prefill((value or {}).get("detail"), DETAIL_LENGTH),
                 ),
             ),
         ]
@@ -176,7 +202,11 @@ def field_blocks(f: Field, value: Any, org: OrgConfig) -> list:
                 label=f.label,
                 optional=True,
                 hint=f.hint or None,
-                element=PlainTextInputElement(action_id=ACTION, initial_value=raw, max_length=1000),
+                element=PlainTextInputElement(
+                    action_id=ACTION,
+                    initial_value=_prefill(raw, REFS_LENGTH),
+                    max_length=REFS_LENGTH,
+                ),
             )
         ]
     if f.kind == Kind.PRIORITY:
@@ -198,8 +228,8 @@ def field_blocks(f: Field, value: Any, org: OrgConfig) -> list:
                 optional=True,
                 element=PlainTextInputElement(
                     action_id=ACTION,
-                    max_length=500,
-                    initial_value=(value or {}).get("reason") or None,
+                    max_length=DETAIL_LENGTH,
+                    initial_value=_prefill((value or {}).get("reason"), DETAIL_LENGTH),
                 ),
             ),
         ]
@@ -254,7 +284,9 @@ def step_view(
     ]
     if notice:
         blocks.append(
-            SectionBlock(text=MarkdownTextObject(text=f":warning: {notice}", verbatim=True))
+            SectionBlock(
+                text=MarkdownTextObject(text=truncate(f":warning: {notice}"), verbatim=True)
+            )
         )
     if review is not None:
         blocks.extend(_review_summary(review))
@@ -263,17 +295,21 @@ def step_view(
         if f.kind == Kind.PRIORITY and value is None and review is not None:
             value = {"value": review.proposal.priority, "reason": ""}
         blocks.extend(field_blocks(f, value, org))
-    view = View(
-        type="modal",
-        callback_id=CALLBACK_ID,
-        title=f"Major incident {number}/{len(STEP_IDS)}",
-        submit="Hand over" if last else "Next",
-        close="Save and close",
-        notify_on_close=True,
-        private_metadata=json.dumps({"draft": draft_id, "step": the_step.id}),
-        blocks=blocks,
-    )
-    return view.to_dict()
+    # Put together as a dict: View(...) would parse and validate the field blocks again.
+    return {
+        "type": "modal",
+        "callback_id": CALLBACK_ID,
+        "title": _plain(f"Major incident {number}/{len(STEP_IDS)}"),
+        "submit": _plain("Hand over" if last else "Next"),
+        "close": _plain("Save and close"),
+        "notify_on_close": True,
+        "private_metadata": json.dumps({"draft": draft_id, "step": the_step.id}),
+        "blocks": [b if isinstance(b, dict) else b.to_dict() for b in blocks],
+    }
+
+
+def _plain(text: str) -> dict:
+    return {"type": "plain_text", "text": text, "emoji": True}
 
 
 def draft_view(draft: Draft, org: OrgConfig) -> dict:
@@ -320,8 +356,9 @@ def read_state(the_step: Step, state_values: dict[str, Any]) -> dict[str, Any]:
 
 
 def error_blocks(errors: dict[str, str]) -> dict[str, str]:
-    """`response_action: errors` keyed by the block that shows each field."""
-    return {block_id(field_id): message for field_id, message in errors.items()}
+    """`response_action: errors` keyed by the block that shows each field. A message may
+    quote what was typed (a bad ticket reference), so it is cut to Slack's limit."""
+    return {block_id(f): truncate(message, ERROR_LIMIT) for f, message in errors.items()}
 
 
 def confirmation_view(reference: str, channel: str, first_phase: str) -> dict:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import sys
 
 import click
@@ -44,10 +43,10 @@ def serve() -> None:
     POST /slack/events and GET /healthz.
     """
     settings = _settings(require_slack=True)
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    from bot.logs import configure_logging
     from bot.runtime import serve as run
+
+    configure_logging(settings)
 
     run(settings)
 
@@ -84,6 +83,7 @@ def check() -> None:
         f"  mode: {'Socket Mode' if settings.socket_mode else f'HTTP on port {settings.port}'}"
     )
     click.echo(f"  database: {_safe_url(settings.database_url)}")
+    click.echo(f"  logs: {settings.log_format}, level {settings.log_level}")
     click.echo(
         f"  services: {len(org.services)}, resolver groups: {len(org.resolver_groups)}, "
         f"sites: {len(org.sites)}"

@@ -14,6 +14,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot import cards, messages, notice_views
+from bot.metrics import Metrics
 from bot.mrkdwn import SLACK
 from handover import outbox
 from handover.db import Database
@@ -48,12 +49,14 @@ class Deliverer:
         db: Database,
         client: WebClient,
         settings: Settings,
+        metrics: Metrics | None = None,
         poll: timedelta = timedelta(seconds=1),
     ):
         self.db = db
         self.notices = Notices(db, settings)
         self.client = client
         self.settings = settings
+        self.metrics = metrics or Metrics()
         self.poll = poll.total_seconds()
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -114,17 +117,22 @@ class Deliverer:
             log.warning(
                 "Slack refused outbox row %s (%s, %s): %s", row.id, row.what, row.target, error
             )
+            self.metrics.slack_errors.labels(error).inc()
             with self.db.session() as s:
                 if retryable:
                     wait = timedelta(seconds=int(after)) if after and after.isdigit() else None
                     outbox.retry(s, row.id, attempts, error, utcnow(), wait)
+                    self.metrics.slack_retries.inc()
                 else:
                     outbox.failed(s, row.id, error)
             return
         except (urllib.error.URLError, TimeoutError, OSError) as exc:
-            log.warning("Slack unreachable for outbox row %s: %s", row.id, type(exc).__name__)
+            error = type(exc).__name__
+            log.warning("Slack unreachable for outbox row %s: %s", row.id, error)
+            self.metrics.slack_errors.labels(error).inc()
             with self.db.session() as s:
-                outbox.retry(s, row.id, attempts, type(exc).__name__, utcnow())
+                outbox.retry(s, row.id, attempts, error, utcnow())
+            self.metrics.slack_retries.inc()
             return
         with self.db.session() as s:
             outbox.sent(s, row.id, ts, utcnow())

@@ -22,6 +22,7 @@ from slack_sdk.models.views import View
 
 from bot import cards
 from bot.checklist_modal import block_id, field_blocks, read_state
+from bot.failures import Failures
 from bot.permissions import AcceptPolicy
 from bot.replies import answer, ephemeral, finish, refusal_text, value_of
 from handover.checklist import FIELDS, STEPS, Kind, Step
@@ -51,34 +52,42 @@ def _value(view: dict, block: str) -> dict:
 
 
 def register_incident_actions(
-    app: App, settings: Settings, incidents: Incidents, policy: AcceptPolicy
+    app: App, settings: Settings, incidents: Incidents, policy: AcceptPolicy, failures: Failures
 ) -> None:
 
     @app.action(cards.ACCEPT)
+    @failures.after_ack
     def accept(ack: Ack, body: dict, respond: Respond, client: WebClient) -> None:
         ack()
         user = body["user"]["id"]
         if not policy.allows(user, client):
+            incidents.not_allowed(value_of(body), user, "accept")
             ephemeral(respond, f"Only {policy.who()} can accept major incidents here.")
             return
         answer(respond, incidents.accept(value_of(body), user), "accept it")
 
     @app.action(cards.CLOSE)
+    @failures.after_ack
     def close(ack: Ack, body: dict, respond: Respond) -> None:
         ack()
         answer(respond, incidents.close(value_of(body), body["user"]["id"]), "close it")
 
     # Controls that ask for something first open a small modal, for the owner only.
 
-    def open_for_owner(body: dict, client: WebClient, respond: Respond, action: str, build) -> None:
+    def open_for_owner(
+        body: dict, client: WebClient, respond: Respond, action: str, words: str, build
+    ) -> None:
+        """Open the form `build` makes, if the clicker owns the incident; `action` is the
+        domain's name for what they want to do (recorded when refused), `words` the user's."""
         allowed = incidents.check_owner(value_of(body), body["user"]["id"], action)
         if not allowed.ok:
-            ephemeral(respond, refusal_text(allowed, action))
+            ephemeral(respond, refusal_text(allowed, words))
             return
         channel = body.get("channel", {}).get("id", "")
         client.views_open(trigger_id=body["trigger_id"], view=build(allowed.incident, channel))
 
     @app.action(cards.ENGAGE)
+    @failures.after_ack
     def engage_clicked(ack: Ack, body: dict, client: WebClient, respond: Respond) -> None:
         ack()
 
@@ -101,7 +110,7 @@ def register_incident_actions(
                 channel,
             )
 
-        open_for_owner(body, client, respond, "engage resolver groups", build)
+        open_for_owner(body, client, respond, "engage", "engage resolver groups", build)
 
     @app.view_submission(cards.ENGAGE)
     def engage_submitted(ack: Ack, body: dict, view: dict) -> None:
@@ -115,6 +124,7 @@ def register_incident_actions(
         )
 
     @app.action(cards.HAND_ON)
+    @failures.after_ack
     def hand_on_clicked(ack: Ack, body: dict, client: WebClient, respond: Respond) -> None:
         ack()
 
@@ -134,7 +144,7 @@ def register_incident_actions(
                 channel,
             )
 
-        open_for_owner(body, client, respond, "hand it on", build)
+        open_for_owner(body, client, respond, "hand_on", "hand it on", build)
 
     @app.view_submission(cards.HAND_ON)
     def hand_on_submitted(ack: Ack, body: dict, view: dict) -> None:
@@ -151,6 +161,7 @@ def register_incident_actions(
         )
 
     @app.action(cards.STAND_DOWN)
+    @failures.after_ack
     def stand_down_clicked(ack: Ack, body: dict, client: WebClient, respond: Respond) -> None:
         ack()
 
@@ -173,7 +184,7 @@ def register_incident_actions(
                 channel,
             )
 
-        open_for_owner(body, client, respond, "stand it down", build)
+        open_for_owner(body, client, respond, "stand_down", "stand it down", build)
 
     @app.view_submission(cards.STAND_DOWN)
     def stand_down_submitted(ack: Ack, body: dict, view: dict) -> None:
@@ -187,6 +198,7 @@ def register_incident_actions(
         )
 
     @app.action(cards.RESOLVE)
+    @failures.after_ack
     def resolve_clicked(ack: Ack, body: dict, client: WebClient, respond: Respond) -> None:
         ack()
 
@@ -209,7 +221,7 @@ def register_incident_actions(
                 channel,
             )
 
-        open_for_owner(body, client, respond, "resolve it", build)
+        open_for_owner(body, client, respond, "resolve", "resolve it", build)
 
     @app.view_submission(cards.RESOLVE)
     def resolve_submitted(ack: Ack, body: dict, view: dict) -> None:
@@ -271,7 +283,7 @@ def register_gap_actions(app: App, settings: Settings, incidents: Incidents) -> 
     @app.action(cards.FILL_GAP)
     def fill_gap_clicked(ack: Ack, body: dict, client: WebClient, respond: Respond) -> None:
         ack()
-        allowed = incidents.check_owner(value_of(body), body["user"]["id"], "fill a gap", FILLABLE)
+        allowed = incidents.check_owner(value_of(body), body["user"]["id"], "fill_gap", FILLABLE)
         if not allowed.ok:
             ephemeral(respond, refusal_text(allowed, "fill a gap"))
             return

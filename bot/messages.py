@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import timedelta
 
-from bot.mrkdwn import escape, slack_time
+from bot.mrkdwn import MESSAGE_TEXT_LIMIT, escape, slack_time, truncate
 from bot.reports import exception_report_text
 from handover.durations import humanize
 from handover.models import Incident
@@ -222,4 +222,5 @@ TEXTS: dict[str, Renderer] = {
 
 
 def text_for(what: str, incident: Incident, params: dict, settings: Settings) -> str:
-    return TEXTS[what](incident, params, settings)
+    # A reason or a headline can be long: the line is cut to fit, the record keeps it all.
+    return truncate(TEXTS[what](incident, params, settings), MESSAGE_TEXT_LIMIT)

@@ -90,7 +90,7 @@ def register_notice_actions(
     @app.action(cards.DRAFT_UPDATE)
     def draft_update_clicked(ack: Ack, body: dict, respond: Respond, client: WebClient) -> None:
         ack()
-        allowed = incidents.check_owner(value_of(body), body["user"]["id"], "draft an update")
+        allowed = incidents.check_owner(value_of(body), body["user"]["id"], "draft_update")
         if not allowed.ok:
             ephemeral(respond, refusal_text(allowed, "draft an update"))
             return

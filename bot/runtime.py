@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import signal
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from slack_bolt import App
@@ -15,7 +15,8 @@ from slack_sdk.errors import SlackApiError
 
 from bot.app import Services, build_app, make_client
 from bot.delivery import Deliverer
-from bot.server import health_app, make_http_server, wsgi_app
+from bot.metrics import Metrics
+from bot.server import health_app, make_http_server, stop_on_sigterm, wsgi_app
 from bot.socket_mode import BatonSocketModeHandler
 from handover.alarm import Alarm
 from handover.clock import Clock
@@ -38,14 +39,21 @@ class Runtime:
     clock: Clock
     alarm: Alarm
     deliverer: Deliverer
+    metrics: Metrics
 
     def start(self) -> None:
         count = self.alarm.start()
         self.deliverer.start()
         log.info("clock started with %s pending deadline(s)", count)
 
+    def wsgi(self) -> Callable:
+        """The WSGI application `baton serve` (and the tests) serve over HTTP."""
+        return wsgi_app(self.app, self.db, self.metrics)
+
     def stop(self) -> None:
         """Finish what is in flight; pending deadlines and messages stay in the database."""
+        # Listeners still working after their ack (a views.open, a save) finish first.
+        self.app.listener_runner.listener_executor.shutdown(wait=True)
         self.alarm.shutdown()
         self.deliverer.stop()
         self.db.dispose()
@@ -54,17 +62,18 @@ class Runtime:
 def build_runtime(settings: Settings, client: WebClient | None = None) -> Runtime:
     db = Database(settings.database_url)
     client = client or make_client(settings)
+    metrics = Metrics(db)
     services = Services(
         handovers=Handovers(db, settings),
         incidents=Incidents(db, settings),
         notices=Notices(db, settings),
     )
-    app = build_app(settings, services, client)
+    app = build_app(settings, services, client, metrics)
     clock = Clock(db, settings)
     alarm = Alarm(clock)
-    deliverer = Deliverer(db, client, settings)
+    deliverer = Deliverer(db, client, settings, metrics)
     db.after_commit.extend([alarm.on_commit, deliverer.on_commit])
-    return Runtime(settings, db, services, app, clock, alarm, deliverer)
+    return Runtime(settings, db, services, app, clock, alarm, deliverer, metrics)
 
 
 def serve(settings: Settings) -> None:
@@ -73,7 +82,7 @@ def serve(settings: Settings) -> None:
         runtime = build_runtime(settings)
     except (BoltError, SlackApiError) as exc:
         # Typically a revoked or mistyped token: auth.test refused it.
-        print(f"baton: Slack refused SLACK_BOT_TOKEN ({_reason(exc)})", file=sys.stderr)
+        log.critical("Slack refused SLACK_BOT_TOKEN (%s)", _reason(exc))
         sys.exit(2)
     runtime.start()
     socket: BatonSocketModeHandler | None = None
@@ -87,18 +96,17 @@ def serve(settings: Settings) -> None:
             application = health_app(runtime.db, socket.connected)
             serving = "in Socket Mode (GET /healthz on port {port})"
         else:
-            application = wsgi_app(runtime.app, runtime.db)
-            serving = "HTTP on port {port} (POST /slack/events, GET /healthz)"
+            application = runtime.wsgi()
+            serving = "HTTP on port {port} (POST /slack/events, GET /healthz, GET /metrics)"
         server = make_http_server(application, settings.port)
-        # SIGTERM (orchestrators) ends the serve loop like Ctrl-C.
-        signal.signal(signal.SIGTERM, lambda *_: server.close())
-        log.info("Baton is serving %s", serving.format(port=server.effective_port))
-        with contextlib.suppress(KeyboardInterrupt, OSError):
+        stop_on_sigterm(server)
+        with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C, or SIGTERM before run()
+            log.info("Baton is serving %s", serving.format(port=server.effective_port))
             server.run()
     finally:
         if socket is not None:
             socket.close()
-        runtime.stop()
+        runtime.stop()  # listeners' work after their ack, the clock, the outbox sender
         log.info("Baton stopped")
 
 

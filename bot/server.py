@@ -4,17 +4,25 @@ from __future__ import annotations
 
 import json
 import logging
+import signal
+import time
 from collections.abc import Callable, Iterable
+from http import HTTPStatus
 
 from slack_bolt import App
-from slack_bolt.adapter.wsgi import SlackRequestHandler
+from slack_bolt.request import BoltRequest
 
+from bot.metrics import CONTENT_TYPE, Metrics, kind_of
 from handover.db import Database
 
 log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
+# Enough for 50 concurrent requests on a small machine: each waits for its listener's ack.
+HTTP_THREADS = 16
+
+Response = tuple[int, list[tuple[str, str]], bytes]
 
 
 def health_app(db: Database, socket_connected: Callable[[], bool] | None = None) -> Callable:
@@ -41,21 +49,76 @@ def health_app(db: Database, socket_connected: Callable[[], bool] | None = None)
     return application
 
 
-def wsgi_app(app: App, db: Database) -> Callable:
-    """`POST /slack/events` for Slack (signature-checked by bolt), `GET /healthz` for probes."""
-    slack = SlackRequestHandler(app, path=EVENTS_PATH)
+def wsgi_app(app: App, db: Database, metrics: Metrics) -> Callable:
+    """`POST /slack/events` for Slack (signature-checked by bolt), `GET /healthz` for probes,
+    `GET /metrics` for Prometheus."""
     health = health_app(db)
 
+    def slack(environ: dict) -> Response:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        raw = environ["wsgi.input"].read(length) if length else b""
+        headers = {
+            key[5:].lower().replace("_", "-"): value
+            for key, value in environ.items()
+            if key.startswith("HTTP_")
+        }
+        headers["content-type"] = environ.get("CONTENT_TYPE", "")
+        try:
+            request = BoltRequest(
+                body=raw.decode("utf-8"), query=environ.get("QUERY_STRING", ""), headers=headers
+            )
+        except Exception:
+            # Not UTF-8, a `payload=` that is not a JSON object…: not from Slack, and bolt
+            # would answer 500. Refused before anything looks at it, signed or not.
+            return 400, [("Content-Type", "text/plain")], b""
+        kind = kind_of(request.body)
+        started = time.perf_counter()
+        with metrics.in_flight.track_inprogress():
+            answer = app.dispatch(request)
+        metrics.observe(kind, answer.status, time.perf_counter() - started)
+        out = [(k, v) for k, values in answer.headers.items() for v in values]
+        # "replace": text a user typed may hold what UTF-8 cannot carry (a lone surrogate).
+        return answer.status, out, (answer.body or "").encode("utf-8", "replace")
+
     def application(environ: dict, start_response: Callable) -> Iterable[bytes]:
-        if environ.get("PATH_INFO") == HEALTH_PATH:
+        path, method = environ.get("PATH_INFO"), environ.get("REQUEST_METHOD")
+        if path == HEALTH_PATH:
             return health(environ, start_response)
-        return slack(environ, start_response)
+        if path == EVENTS_PATH and method == "POST":
+            status, headers, body = slack(environ)
+        elif path == "/metrics":
+            status, headers, body = 200, [("Content-Type", CONTENT_TYPE)], metrics.exposition()
+        else:
+            status, headers, body = 404, [("Content-Type", "text/plain")], b"Not Found"
+        headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
+        start_response(_status_line(status), [*headers, ("Content-Length", str(len(body)))])
+        return [body]
 
     return application
+
+
+def _status_line(status: int) -> str:
+    return f"{status} {HTTPStatus(status).phrase}"
 
 
 def make_http_server(application: Callable, port: int, host: str = "0.0.0.0"):
     """A waitress server, not yet running: `.run()` serves, `.close()` stops."""
     from waitress.server import create_server
 
-    return create_server(application, host=host, port=port, threads=8, ident="baton")
+    return create_server(application, host=host, port=port, threads=HTTP_THREADS, ident="baton")
+
+
+def stop_on_sigterm(server) -> None:
+    """SIGTERM (what orchestrators send) stops serving like Ctrl-C, and more gracefully: the
+    port closes at once, so no new request comes in; the requests being answered finish
+    (waitress waits up to 5 s for them); then `server.run()` returns. A second SIGTERM is
+    ignored so that it cannot cut that short. Idle keep-alive connections do not hold it up."""
+    from waitress import wasyncore
+
+    def terminate(signum: int, frame: object) -> None:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        log.info("SIGTERM: taking no new requests, finishing those in flight, then stopping")
+        wasyncore.dispatcher.close(server)  # the listening socket only
+        raise KeyboardInterrupt  # waitress's run() finishes the tasks in flight, then returns
+
+    signal.signal(signal.SIGTERM, terminate)

@@ -26,6 +26,10 @@ class Alarm:
             # A deadline is never dropped for being late: it fires, marked late.
             job_defaults={"misfire_grace_time": None, "coalesce": True, "max_instances": 1},
         )
+        # Deadlines scheduled here and not yet done firing. APScheduler forgets a date job as
+        # soon as it starts it, so the job store alone would let resync schedule a deadline
+        # again while it is firing (harmless, the claim is atomic, but a warning each time).
+        self._scheduled: set[int] = set()
 
     def start(self) -> int:
         """Start the scheduler with every pending deadline; return how many."""
@@ -41,6 +45,7 @@ class Alarm:
             self.scheduler.shutdown(wait=True)
 
     def schedule(self, deadline_id: int, due_at: datetime) -> None:
+        self._scheduled.add(deadline_id)
         self.scheduler.add_job(
             self._fire,
             "date",
@@ -59,7 +64,7 @@ class Alarm:
         until = utcnow() + horizon if horizon is not None else None
         count = 0
         for deadline_id, due_at in self.clock.pending(until=until):
-            if self.scheduler.get_job(f"deadline-{deadline_id}") is None:
+            if deadline_id not in self._scheduled:
                 self.schedule(deadline_id, due_at)
                 count += 1
         return count
@@ -69,3 +74,5 @@ class Alarm:
             self.clock.fire(deadline_id)
         except Exception:  # the row stays pending; resync tries it again
             log.exception("deadline %s could not fire; will retry", deadline_id)
+        finally:
+            self._scheduled.discard(deadline_id)

@@ -19,6 +19,7 @@ from handover.outcomes import (
     ALREADY_OWNED,
     INVALID,
     NOT_ACTIVE,
+    NOT_ALLOWED,
     NOT_FOUND,
     NOT_OWNER,
     NOT_RESOLVED,
@@ -145,8 +146,12 @@ class Incidents:
         user: str,
         action: str,
         statuses: tuple[str, ...] = ("accepted",),
+        done: tuple[str, ...] = (),
     ) -> tuple[Incident | None, Outcome | None]:
-        """The incident if `user` owns it and it is in one of `statuses`; else the refusal.
+        """The incident if `user` owns it and it is in one of `statuses`; else the answer.
+
+        In one of the `done` statuses, the owner's action already happened: a double click
+        or Slack's retry. That is a success with no second effect.
 
         The row stays locked until the unit of work ends, so a check ("not yet recorded") and
         the change it guards cannot interleave with another request's (PostgreSQL; SQLite
@@ -157,10 +162,21 @@ class Incidents:
         if incident.owner_id != user:
             s.add(denial(incident, user, action, self.now()))
             return None, Outcome(False, incident, NOT_OWNER)
+        if incident.status in done:
+            return None, Outcome(True, incident)
         if incident.status not in statuses:
             refusal = NOT_RESOLVED if statuses == ("resolved",) else NOT_ACTIVE
             return None, Outcome(False, incident, refusal)
         return incident, None
+
+    def not_allowed(self, incident_id: int, user: str, action: str) -> Outcome:
+        """A refusal decided by configuration (who may accept), recorded like the others."""
+        with self.db.session() as s:
+            incident = s.get(Incident, incident_id)
+            if incident is None:
+                return Outcome(False, refusal=NOT_FOUND)
+            s.add(denial(incident, user, action, self.now()))
+            return Outcome(False, incident, NOT_ALLOWED)
 
     def check_owner(
         self, incident_id: int, user: str, action: str, statuses: tuple[str, ...] = ("accepted",)
@@ -188,7 +204,9 @@ class Incidents:
             ).rowcount
             s.refresh(incident)
             if won != 1:
-                return Outcome(False, incident, ALREADY_OWNED)
+                # Their own double click, or Slack's retry, is not a second acceptance.
+                mine = incident.owner_id == user
+                return Outcome(True, incident) if mine else Outcome(False, incident, ALREADY_OWNED)
             cancel(s, incident.id, (ESCALATION,))
             waited = int((now - incident.handed_over_at).total_seconds())
             self._record(
@@ -218,6 +236,9 @@ class Incidents:
             incident, refused = self._owned(s, incident_id, user, "engage")
             if refused:
                 return refused
+            groups = [g for g in groups if g not in incident.trgs]
+            if not groups:  # all engaged already: a repeat says nothing new
+                return Outcome(True, incident)
             now = self.now()
             first = incident.trgs_engaged_at is None
             incident.trgs = list(dict.fromkeys([*incident.trgs, *groups]))
@@ -315,7 +336,9 @@ class Incidents:
                 message="Please say why it is not a major incident (a few words).",
             )
         with self.db.session() as s:
-            incident, refused = self._owned(s, incident_id, user, "stand_down")
+            incident, refused = self._owned(
+                s, incident_id, user, "stand_down", done=("stood_down",)
+            )
             if refused:
                 return refused
             now = self.now()
@@ -336,7 +359,9 @@ class Incidents:
 
     def resolve(self, incident_id: int, user: str, resolved_at: datetime | None = None) -> Outcome:
         with self.db.session() as s:
-            incident, refused = self._owned(s, incident_id, user, "resolve")
+            incident, refused = self._owned(
+                s, incident_id, user, "resolve", done=("resolved", "closed")
+            )
             if refused:
                 return refused
             now = self.now()
@@ -372,7 +397,9 @@ class Incidents:
 
     def close(self, incident_id: int, user: str) -> Outcome:
         with self.db.session() as s:
-            incident, refused = self._owned(s, incident_id, user, "close", ("resolved",))
+            incident, refused = self._owned(
+                s, incident_id, user, "close", ("resolved",), ("closed",)
+            )
             if refused:
                 return refused
             now = self.now()

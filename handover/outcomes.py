@@ -13,6 +13,7 @@ NOT_OWNER = "not_owner"
 NOT_ACTIVE = "not_active"
 ALREADY_OWNED = "already_owned"
 NOT_RESOLVED = "not_resolved"
+NOT_ALLOWED = "not_allowed"  # by configuration (who may accept)
 INVALID = "invalid"
 
 

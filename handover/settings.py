@@ -69,6 +69,12 @@ class _Env(BaseSettings):
     baton_initial_phase: str = "15m"
     baton_update_interval: str = "30m"
     baton_config: str = ""
+    baton_log_format: str = "text"
+    baton_log_level: str = "INFO"
+
+
+LOG_FORMATS = ("text", "json")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
 @dataclass(frozen=True)
@@ -96,9 +102,10 @@ class OrgConfig:
 
 @dataclass(frozen=True)
 class Settings:
-    slack_bot_token: str
-    slack_signing_secret: str
-    slack_app_token: str
+    # Secrets stay out of repr(): a Settings object in a log line or a traceback shows none.
+    slack_bot_token: str = field(repr=False)
+    slack_signing_secret: str = field(repr=False)
+    slack_app_token: str = field(repr=False)
     slack_api_url: str
     database_url: str
     port: int
@@ -108,6 +115,8 @@ class Settings:
     update_interval: timedelta
     config_path: Path | None
     org: OrgConfig
+    log_format: str = "text"
+    log_level: str = "INFO"
 
     @property
     def socket_mode(self) -> bool:
@@ -318,6 +327,15 @@ def load_settings(*, require_slack: bool = False, env_file: str | None = ".env")
         problems.append(f"PORT '{env.port}' is not a port number (0-65535)")
         port = 3000
 
+    log_format = env.baton_log_format.strip().lower()
+    if log_format not in LOG_FORMATS:
+        problems.append(f"BATON_LOG_FORMAT '{env.baton_log_format}' is not text or json")
+    log_level = env.baton_log_level.strip().upper()
+    if log_level not in LOG_LEVELS:
+        problems.append(
+            f"BATON_LOG_LEVEL '{env.baton_log_level}' is not one of {', '.join(LOG_LEVELS)}"
+        )
+
     initial = _duration("BATON_INITIAL_PHASE", env.baton_initial_phase, problems)
     interval = _duration("BATON_UPDATE_INTERVAL", env.baton_update_interval, problems)
 
@@ -340,4 +358,6 @@ def load_settings(*, require_slack: bool = False, env_file: str | None = ".env")
         update_interval=interval,
         config_path=config_path,
         org=org,
+        log_format=log_format,
+        log_level=log_level,
     )

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from bot.runtime import Runtime, build_runtime
-from bot.server import make_http_server, wsgi_app
+from bot.server import make_http_server
 from handover.db import Database, migrate
 from handover.incidents import Incidents
 from handover.service import Handovers
@@ -24,6 +24,7 @@ from tests.postgres import PostgresServer, PostgresUnavailable
 from tests.slack_user import SlackSender
 
 SECRET = "test-signing-secret-0123456789abcdef"
+BOT_TOKEN = "xoxb-test-token"
 MIM_CHANNEL = "C0MIMS0001"
 STAKEHOLDER_CHANNEL = "C0STAKE001"
 AGENT = "U0AGENT001"
@@ -36,11 +37,12 @@ def fake_slack() -> Iterator[FakeSlack]:
     fake = FakeSlack().start()
     yield fake
     fake.stop()
+    assert fake.limit_problems == [], "Baton sent Slack payloads over Block Kit limits"
 
 
 def base_env(fake: FakeSlack, db_url: str) -> dict[str, str]:
     return {
-        "SLACK_BOT_TOKEN": "xoxb-test-token",
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
         "SLACK_SIGNING_SECRET": SECRET,
         "SLACK_API_URL": fake.url,
         "DATABASE_URL": db_url,
@@ -117,7 +119,7 @@ def baton(env, fake_slack: FakeSlack) -> Iterator[RunningBaton]:
     migrate(settings.database_url)
     runtime = build_runtime(settings)
     runtime.start()
-    server = make_http_server(wsgi_app(runtime.app, runtime.db), port=0, host="127.0.0.1")
+    server = make_http_server(runtime.wsgi(), port=0, host="127.0.0.1")
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     url = f"http://127.0.0.1:{server.effective_port}"
@@ -150,20 +152,21 @@ class BatonProcess:
         self.cwd = cwd
         self.proc: subprocess.Popen | None = None
         self.url = f"http://127.0.0.1:{self.port}"
-        self.log = cwd / f"baton-{self.port}.log"
+        self.log = cwd / f"baton-{self.port}.log"  # stderr: where the logs go
+        self.out = cwd / f"baton-{self.port}.out"
 
     def start(self, timeout: float = 30) -> BatonProcess:
         return self.launch().wait_healthy(timeout)
 
     def launch(self) -> BatonProcess:
         """Start the process without waiting for it (several replicas starting together)."""
-        with open(self.log, "ab") as log:
+        with open(self.log, "ab") as log, open(self.out, "ab") as out:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "bot.cli", "serve"],
                 env=self.env,
                 cwd=self.cwd,
-                stdout=log,
-                stderr=subprocess.STDOUT,
+                stdout=out,
+                stderr=log,
             )
         return self
 

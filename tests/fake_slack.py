@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from tests.fake_socket_mode import SocketModeEnd
+from tests.slack_limits import message_problems, view_problems
 
 BOT_USER = "UBATON0001"
 
@@ -55,6 +56,8 @@ class FakeSlack:
         self._views = itertools.count(1)
         self.messages: dict[str, list[dict]] = {}  # channel → posted messages, oldest first
         self._socket_mode: SocketModeEnd | None = None
+        # Payloads over Slack's Block Kit limits: refused as Slack would, and listed here.
+        self.limit_problems: list[str] = []
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self.server.daemon_threads = True
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -132,6 +135,14 @@ class FakeSlack:
     # Answers ---------------------------------------------------------------------------
 
     def answer(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
+        problems = []
+        if method in ("chat.postMessage", "chat.update", "chat.postEphemeral"):
+            problems = message_problems(args)
+        elif method.startswith("views."):
+            problems = view_problems(args.get("view"))
+        if problems:
+            self.limit_problems.extend(f"{method}: {p}" for p in problems)
+            return {"ok": False, "error": "invalid_blocks"}
         if method == "auth.test":
             return {
                 "ok": True,
@@ -215,6 +226,9 @@ class FakeSlack:
             def _handle(self, args: dict) -> None:
                 if self.path.startswith("/response/"):
                     with fake._lock:
+                        fake.limit_problems.extend(
+                            f"response_url: {p}" for p in message_problems(args)
+                        )
                         fake.responses.append(Call("response_url", args))
                         fake._lock.notify_all()
                     self._send(200, {"ok": True})

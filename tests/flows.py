@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import time
 from datetime import UTC, datetime, timedelta
 
+from handover.models import Incident
 from tests.conftest import AGENT, MIM_CHANNEL
 from tests.fake_slack import FakeSlack
 from tests.slack_user import SlackSender, fill
@@ -113,3 +115,27 @@ def draft_message(
     )
     post = posts[count - 1]
     return {"ts": post.result["ts"], "blocks": post.args["blocks"], "text": post.args["text"]}
+
+
+def incident(baton) -> Incident:
+    with baton.db.session() as s:
+        return s.query(Incident).one()
+
+
+def open_modal(baton, user: str, card: dict, action: str) -> dict:
+    before = len(baton.fake.calls_to("views.open"))
+    assert click(baton.slack, user, card, action).status == 200
+    return baton.fake.wait_for("views.open", count=before + 1)[-1].args["view"]
+
+
+def submit_modal(baton, user: str, view: dict, answers: dict, **kw):
+    return baton.slack.submit_view(user, view, fill(view, answers), **kw)
+
+
+def wait_until(predicate, timeout: float = 10) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if predicate():
+            return
+        time.sleep(0.05)
+    raise AssertionError("condition not met in time")

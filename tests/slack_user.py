@@ -15,6 +15,8 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
+from tests.slack_limits import answer_problems
+
 _triggers = itertools.count(1)
 
 
@@ -32,8 +34,9 @@ class Reply:
         return self.json()["text"] if self.body.startswith("{") else self.body
 
 
-def sign(secret: str, timestamp: str, body: str) -> str:
-    base = f"v0:{timestamp}:{body}".encode()
+def sign(secret: str, timestamp: str, body: str | bytes) -> str:
+    raw = body.encode() if isinstance(body, str) else body
+    base = f"v0:{timestamp}:".encode() + raw
     return "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
 
 
@@ -50,7 +53,10 @@ class SlackUser:
         raise NotImplementedError
 
     def command(self, user: str, text: str = "", channel: str = "C0AGENTS01", **kw) -> Reply:
-        fields = {
+        return self.send_command(self.command_fields(user, text, channel), **kw)
+
+    def command_fields(self, user: str, text: str = "", channel: str = "C0AGENTS01") -> dict:
+        return {
             "token": "legacy-unused",
             "team_id": "T0000TEAM1",
             "team_domain": "example",
@@ -64,33 +70,19 @@ class SlackUser:
             "response_url": self.response_url,
             "trigger_id": f"{next(_triggers)}.1234.abcdef",
         }
-        return self.send_command(fields, **kw)
 
     def submit_view(self, user: str, view: dict, state: dict, **kw) -> Reply:
-        payload = {
-            "type": "view_submission",
-            "team": {"id": "T0000TEAM1"},
-            "user": {"id": user},
-            "api_app_id": "A0000BATON",
-            "trigger_id": f"{next(_triggers)}.1234.abcdef",
-            "view": {**view, "state": {"values": state}},
-        }
-        return self.interaction(payload, **kw)
+        return self.interaction(view_payload(user, view, state), **kw)
 
     def close_view(self, user: str, view: dict, state: dict) -> Reply:
-        payload = {
-            "type": "view_closed",
-            "team": {"id": "T0000TEAM1"},
-            "user": {"id": user},
-            "api_app_id": "A0000BATON",
-            "is_cleared": False,
-            "view": {**view, "state": {"values": state}},
-        }
-        return self.interaction(payload)
+        return self.interaction(view_payload(user, view, state, "view_closed"))
 
     def click(self, user: str, message: dict, action_id: str, channel: str, **kw) -> Reply:
+        return self.interaction(self.click_payload(user, message, action_id, channel), **kw)
+
+    def click_payload(self, user: str, message: dict, action_id: str, channel: str) -> dict:
         button = _find_element(message["blocks"], action_id)
-        payload = {
+        return {
             "type": "block_actions",
             "team": {"id": "T0000TEAM1"},
             "user": {"id": user},
@@ -110,7 +102,22 @@ class SlackUser:
                 }
             ],
         }
-        return self.interaction(payload, **kw)
+
+
+def view_payload(user: str, view: dict, state: dict, kind: str = "view_submission") -> dict:
+    """What Slack sends when `user` submits (or closes) `view` filled with `state`."""
+    payload = {
+        "type": kind,
+        "team": {"id": "T0000TEAM1"},
+        "user": {"id": user},
+        "api_app_id": "A0000BATON",
+        "view": {**view, "state": {"values": state}},
+    }
+    if kind == "view_submission":
+        payload["trigger_id"] = f"{next(_triggers)}.1234.abcdef"
+    else:
+        payload["is_cleared"] = False
+    return payload
 
 
 class SlackSender(SlackUser):
@@ -123,27 +130,38 @@ class SlackSender(SlackUser):
 
     def post(
         self,
-        body: str,
+        body: str | bytes,
         *,
         secret: str | None = None,
         timestamp: int | None = None,
         headers: dict[str, str] | None = None,
     ) -> Reply:
-        ts = str(timestamp if timestamp is not None else int(time.time()))
-        all_headers = {
-            "Content-Type": "application/x-www-form-urlencoded",
-            "X-Slack-Request-Timestamp": ts,
-            "X-Slack-Signature": sign(secret or self.secret, ts, body),
-            **(headers or {}),
-        }
+        all_headers = {**self.signed_headers(body, secret, timestamp), **(headers or {})}
         request = urllib.request.Request(
-            f"{self.base_url}/slack/events", data=body.encode(), headers=all_headers, method="POST"
+            f"{self.base_url}/slack/events",
+            data=body.encode() if isinstance(body, str) else body,
+            headers=all_headers,
+            method="POST",
         )
         try:
             with urllib.request.urlopen(request, timeout=15) as resp:
-                return Reply(resp.status, resp.read().decode())
+                reply = Reply(resp.status, resp.read().decode())
         except urllib.error.HTTPError as err:
             return Reply(err.code, err.read().decode())
+        # Every answer Slack would show must be within its limits, in every test.
+        problems = answer_problems(reply.body) if reply.body else []
+        assert not problems, f"Baton's answer is over Slack's limits: {problems}"
+        return reply
+
+    def signed_headers(
+        self, body: str | bytes, secret: str | None = None, timestamp: int | None = None
+    ) -> dict[str, str]:
+        ts = str(timestamp if timestamp is not None else int(time.time()))
+        return {
+            "Content-Type": "application/x-www-form-urlencoded",
+            "X-Slack-Request-Timestamp": ts,
+            "X-Slack-Signature": sign(secret or self.secret, ts, body),
+        }
 
     def send_command(self, fields: dict[str, str], **kw) -> Reply:
         return self.post(urlencode(fields), **kw)

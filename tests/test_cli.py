@@ -77,6 +77,28 @@ def test_every_configuration_problem_gets_its_own_line(tmp_path):
     assert "xoxp-user-token" not in result.stderr  # secrets never echoed
 
 
+def test_log_format_and_level_are_checked(tmp_path):
+    env = {
+        "SLACK_BOT_TOKEN": "xoxb-1",
+        "SLACK_SIGNING_SECRET": "s",
+        "BATON_MIM_CHANNEL": "C0MIMS0001",
+        "BATON_STAKEHOLDER_CHANNEL": "C0STAKE001",
+    }
+    result = baton(
+        "check", env={**env, "BATON_LOG_FORMAT": "xml", "BATON_LOG_LEVEL": "chatty"}, cwd=tmp_path
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "baton: BATON_LOG_FORMAT 'xml' is not text or json",
+        "baton: BATON_LOG_LEVEL 'chatty' is not one of DEBUG, INFO, WARNING, ERROR, CRITICAL",
+    ]
+    result = baton(
+        "check", env={**env, "BATON_LOG_FORMAT": "JSON", "BATON_LOG_LEVEL": "debug"}, cwd=tmp_path
+    )
+    assert result.returncode == 0, result.stderr
+    assert "logs: json, level DEBUG" in result.stdout
+
+
 def test_unreadable_config_file_is_reported(tmp_path):
     config = tmp_path / "baton.toml"
     config.write_text('services = "E-mail"\nticket_pattern = "(["\ncolour = 1\n')

@@ -18,9 +18,11 @@ from tests.flows import (
     draft_message,
     hand_over,
     open_checklist,
+    open_modal,
     submit,
+    submit_modal,
+    wait_until,
 )
-from tests.test_lifecycle import open_modal, submit_modal, wait_until
 
 
 def published(fake, channel: str = STAKEHOLDER_CHANNEL) -> list[dict]:

@@ -12,12 +12,21 @@ import time
 
 import pytest
 
-from handover.models import Deadline, Event, Incident
+from handover.models import Deadline, Event
 from handover.schedule import UPDATE_KINDS
 from tests.conftest import AGENT, MIM, MIM2, STAKEHOLDER_CHANNEL
 from tests.fake_slack import dm
-from tests.flows import buttons, card_message, click, draft_message, hand_over
-from tests.slack_user import fill
+from tests.flows import (
+    buttons,
+    card_message,
+    click,
+    draft_message,
+    hand_over,
+    incident,
+    open_modal,
+    submit_modal,
+    wait_until,
+)
 
 pytestmark = pytest.mark.both_databases
 
@@ -46,36 +55,6 @@ def thread_lines(baton, card: dict, count: int = 0, timeout: float = 10) -> list
             where=lambda a: a.get("thread_ts") == card["ts"],
         )
     return baton.fake.thread(card["ts"])
-
-
-def incident(baton) -> Incident:
-    with baton.db.session() as s:
-        return s.query(Incident).one()
-
-
-def responses(baton) -> list[str]:
-    return [
-        r.args.get("text", "") if isinstance(r.args, dict) else "" for r in baton.fake.responses
-    ]
-
-
-def open_modal(baton, user: str, card: dict, action: str) -> dict:
-    before = len(baton.fake.calls_to("views.open"))
-    assert click(baton.slack, user, card, action).status == 200
-    return baton.fake.wait_for("views.open", count=before + 1)[-1].args["view"]
-
-
-def submit_modal(baton, user: str, view: dict, answers: dict):
-    return baton.slack.submit_view(user, view, fill(view, answers))
-
-
-def wait_until(predicate, timeout: float = 10) -> None:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError("condition not met in time")
 
 
 @pytest.mark.usefixtures("short")
@@ -296,6 +275,9 @@ def test_only_configured_managers_may_accept(baton_factory):
         "Only <@U0MIM00001> can accept major incidents here."
     )
     assert incident(baton).owner_id is None
+    with baton.db.session() as s:  # the refusal is on the timeline, like the owner's ones
+        refusals = [(e.actor, e.detail["action"]) for e in s.query(Event).filter_by(kind="denied")]
+    assert refusals == [(MIM2, "accept")]
     click(baton.slack, MIM, card, "incident_accept")
     wait_until(lambda: incident(baton).owner_id == MIM)
 

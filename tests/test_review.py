@@ -10,8 +10,16 @@ import pytest
 from handover.models import Event, ExceptionReport, Incident, Reask
 from tests.conftest import AGENT, MIM
 from tests.fake_slack import dm
-from tests.flows import card_message, click, hand_over, open_checklist, submit
-from tests.test_lifecycle import open_modal, submit_modal, wait_until
+from tests.flows import (
+    card_message,
+    click,
+    hand_over,
+    open_checklist,
+    open_modal,
+    submit,
+    submit_modal,
+    wait_until,
+)
 
 
 def hand_over_sparse(baton) -> dict:
