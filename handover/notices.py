@@ -82,16 +82,21 @@ def draft(
     )
     s.add(notice)
     s.flush()
+    _queue(s, notice, "post", outbox.NOTICE_POST, outbox.THREAD, now)
+    return notice
+
+
+def _queue(s: Session, notice: Notice, key: str, what: str, target: str, now: datetime) -> None:
+    """One message about a notice (its draft in the thread, its publication), once per key."""
     outbox.enqueue(
         s,
-        f"notice:{notice.id}:post",
-        outbox.NOTICE_POST,
-        outbox.THREAD,
-        incident_id=incident.id,
+        f"notice:{notice.id}:{key}",
+        what,
+        target,
+        incident_id=notice.incident_id,
         params={"notice_id": notice.id},
         now=now,
     )
-    return notice
 
 
 class Notices:
@@ -229,15 +234,8 @@ class Notices:
             )
             self._refresh_draft(s, notice, now)
             if notice.status == "sent":
-                outbox.enqueue(
-                    s,
-                    f"notice:{notice.id}:republish:{len(notice.edits)}",
-                    outbox.NOTICE_REPUBLISH,
-                    outbox.STAKEHOLDERS,
-                    incident_id=incident.id,
-                    params={"notice_id": notice.id},
-                    now=now,
-                )
+                key = f"republish:{len(notice.edits)}"
+                _queue(s, notice, key, outbox.NOTICE_REPUBLISH, outbox.STAKEHOLDERS, now)
             return Outcome(True, incident)
 
     def send(
@@ -283,15 +281,7 @@ class Notices:
             notice.status, notice.sent_at, notice.sent_by = "sent", now, user
             notice.channel = channel
             self._went_out(s, incident, notice, user, now)
-            outbox.enqueue(
-                s,
-                f"notice:{notice.id}:publish",
-                outbox.NOTICE_PUBLISH,
-                outbox.STAKEHOLDERS,
-                incident_id=incident.id,
-                params={"notice_id": notice.id},
-                now=now,
-            )
+            _queue(s, notice, "publish", outbox.NOTICE_PUBLISH, outbox.STAKEHOLDERS, now)
             self._refresh_draft(s, notice, now)
             return Outcome(True, incident)
 
@@ -328,15 +318,7 @@ class Notices:
         return None
 
     def _refresh_draft(self, s: Session, notice: Notice, now: datetime) -> None:
-        outbox.enqueue(
-            s,
-            f"notice:{notice.id}:refresh:{now.timestamp()}",
-            outbox.NOTICE,
-            outbox.THREAD,
-            incident_id=notice.incident_id,
-            params={"notice_id": notice.id},
-            now=now,
-        )
+        _queue(s, notice, f"refresh:{now.timestamp()}", outbox.NOTICE, outbox.THREAD, now)
 
     def _went_out(
         self, s: Session, incident: Incident, notice: Notice, user: str, now: datetime

@@ -13,6 +13,7 @@ from tests.flows import (
     STEP1,
     STEP2,
     STEP3,
+    buttons,
     card_message,
     click,
     draft_message,
@@ -43,12 +44,7 @@ def accepted(baton) -> dict:
 def test_initial_draft_appears_in_the_thread_and_send_publishes_it(baton):
     card = hand_over(baton)
     draft = draft_message(baton.fake, card["ts"])
-    labels = [
-        el["text"]["text"]
-        for b in draft["blocks"]
-        if b["type"] == "actions"
-        for el in b["elements"]
-    ]
+    labels = buttons(draft)
     assert labels == ["Send to stakeholders", "Edit"]
     body = everything(draft)
     assert "[MI-" in body and "E-mail down for all staff at head office" in body
@@ -229,12 +225,7 @@ def restricted(env, tmp_path, monkeypatch):
 def test_a_suspected_breach_goes_to_the_restricted_channel(baton):
     card = hand_over_breach(baton)
     draft = draft_message(baton.fake, card["ts"])
-    labels = [
-        el["text"]["text"]
-        for b in draft["blocks"]
-        if b["type"] == "actions"
-        for el in b["elements"]
-    ]
+    labels = buttons(draft)
     assert labels == ["Send to restricted channel", "Send to all stakeholders…", "Edit"]
     click(baton.slack, MIM, draft, "notice_send")
     wait_until(lambda: published(baton.fake, "C0RESTRIC1"))
