@@ -33,11 +33,16 @@ def run_migrations_online() -> None:
     url = _url()
     engine = make_engine(url)
     with engine.connect() as connection:
-        # SQLite cannot ALTER most things: batch mode rebuilds tables instead.
+        sqlite = connection.dialect.name == "sqlite"
+        # SQLite cannot ALTER most things: batch mode rebuilds tables instead. Its DDL is
+        # transactional too: one transaction (BEGIN IMMEDIATE, handover/db.py) holds the write
+        # lock from reading the version to the last step, so replicas starting together
+        # migrate one after the other, and the later ones find the schema at head.
         context.configure(
             connection=connection,
             target_metadata=target_metadata,
-            render_as_batch=connection.dialect.name == "sqlite",
+            render_as_batch=sqlite,
+            transactional_ddl=True if sqlite else None,
             compare_type=True,
         )
         with context.begin_transaction():
