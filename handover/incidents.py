@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from handover import answers, notices, outbox, review
 from handover.checklist import FIELDS, STEPS, Kind
 from handover.db import Database
-from handover.models import Event, Incident, Reask
+from handover.models import Incident, Reask
 from handover.outcomes import (
     ALREADY_OWNED,
     INVALID,
@@ -31,8 +31,7 @@ from handover.schedule import (
     ESCALATION,
     cancel,
     plan_first_phase,
-    refresh_card,
-    say_in_thread,
+    record_event,
 )
 from handover.settings import Settings
 from handover.times import to_iso, utcnow
@@ -104,34 +103,6 @@ class Incidents:
             return s.get(Incident, incident_id)
 
     # Helpers --------------------------------------------------------------------------------
-
-    def _record(
-        self,
-        s: Session,
-        incident: Incident,
-        actor: str,
-        kind: str,
-        now: datetime,
-        detail: dict[str, Any] | None = None,
-        *,
-        thread: bool = True,
-    ) -> Event:
-        """The event, a line in the card's thread saying so, and the card refreshed."""
-        detail = detail or {}
-        event = Event(incident_id=incident.id, at=now, actor=actor, kind=kind, detail=detail)
-        s.add(event)
-        s.flush()
-        if thread:
-            say_in_thread(
-                s,
-                incident,
-                f"event:{event.id}",
-                kind,
-                {**detail, "actor": actor, "at": to_iso(now)},
-                now,
-            )
-        refresh_card(s, incident, f"event:{event.id}", now)
-        return event
 
     def _late_by(self, incident: Incident, now: datetime) -> int | None:
         """Seconds past the first phase's end, for an objective met late; None when in time."""
@@ -209,7 +180,7 @@ class Incidents:
                 return Outcome(True, incident) if mine else Outcome(False, incident, ALREADY_OWNED)
             cancel(s, incident.id, (ESCALATION,))
             waited = int((now - incident.handed_over_at).total_seconds())
-            self._record(
+            record_event(
                 s,
                 incident,
                 user,
@@ -244,7 +215,7 @@ class Incidents:
             incident.trgs = list(dict.fromkeys([*incident.trgs, *groups]))
             if first:
                 incident.trgs_engaged_at = now
-            self._record(
+            record_event(
                 s,
                 incident,
                 user,
@@ -291,7 +262,7 @@ class Incidents:
                     at=now,
                 )
             )
-            self._record(
+            record_event(
                 s,
                 incident,
                 user,
@@ -314,7 +285,7 @@ class Incidents:
                 return refused
             now = self.now()
             incident.owner_id = new_owner
-            self._record(s, incident, user, "handed_on", now, {"from": user, "to": new_owner})
+            record_event(s, incident, user, "handed_on", now, {"from": user, "to": new_owner})
             outbox.enqueue(
                 s,
                 f"dm:{incident.id}:handed_on:{now.timestamp()}",
@@ -345,7 +316,7 @@ class Incidents:
             incident.status, incident.phase = "stood_down", "closed"
             incident.stood_down_reason, incident.closed_at = reason, now
             cancel(s, incident.id)
-            self._record(s, incident, user, "stood_down", now, {"reason": reason})
+            record_event(s, incident, user, "stood_down", now, {"reason": reason})
             outbox.enqueue(
                 s,
                 f"dm:{incident.id}:stood_down",
@@ -382,7 +353,7 @@ class Incidents:
             incident.next_update_due_at = None
             cancel(s, incident.id)
             notices.draft(s, incident, "resolution", self.settings, now, actor=user)
-            self._record(
+            record_event(
                 s,
                 incident,
                 user,
@@ -408,6 +379,6 @@ class Incidents:
             durations = {
                 label: int(d.total_seconds()) if d else None for label, d in key_durations(incident)
             }
-            self._record(s, incident, user, "closed", now, {"durations": durations})
+            record_event(s, incident, user, "closed", now, {"durations": durations})
             review.file_exception_report(s, incident, self.settings, now)
             return Outcome(True, incident)

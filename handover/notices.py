@@ -19,7 +19,7 @@ from handover.checklist import Rendering
 from handover.db import Database
 from handover.models import Event, Incident, Notice
 from handover.outcomes import INVALID, NOT_ACTIVE, NOT_FOUND, NOT_OWNER, Outcome, denial
-from handover.schedule import ACTIVE, plan_update_cycle, refresh_card, say_in_thread
+from handover.schedule import ACTIVE, plan_update_cycle, record_event
 from handover.settings import Settings
 from handover.times import to_iso, utcnow
 
@@ -177,17 +177,10 @@ class Notices:
                 return refused
             now = self.now()
             if state and state != incident.stakeholder_state:
-                s.add(
-                    Event(
-                        incident_id=incident.id,
-                        at=now,
-                        actor=user,
-                        kind="state_changed",
-                        detail={"from": incident.stakeholder_state, "to": state},
-                    )
-                )
+                change = {"from": incident.stakeholder_state, "to": state}
                 incident.stakeholder_state = state
-                refresh_card(s, incident, f"state:{now.timestamp()}", now)
+                # The update draft that follows says it in the thread.
+                record_event(s, incident, user, "state_changed", now, change, thread=False)
             draft(s, incident, kind, self.settings, now, actor=user, doing=doing, eta=eta)
             return Outcome(True, incident)
 
@@ -347,8 +340,4 @@ class Notices:
         if notice.next_update_at:
             plan_update_cycle(s, incident, self.settings, due=notice.next_update_at)
             detail["next_update_at"] = to_iso(notice.next_update_at)
-        event = Event(incident_id=incident.id, at=now, actor=user, kind=kind, detail=detail)
-        s.add(event)
-        s.flush()
-        say_in_thread(s, incident, f"event:{event.id}", kind, {**detail, "actor": user}, now)
-        refresh_card(s, incident, f"notice:{notice.id}:sent", now)
+        record_event(s, incident, user, kind, now, detail)

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from handover import outbox
-from handover.models import Deadline, Incident
+from handover.models import Deadline, Event, Incident
 from handover.settings import Settings
+from handover.times import to_iso
 
 ESCALATION = "escalation"
 PHASE_REMINDER = "phase_reminder"
@@ -103,3 +105,25 @@ def refresh_card(s: Session, incident: Incident, key: str, now: datetime) -> Non
     outbox.enqueue(
         s, f"card:{incident.id}:{key}", "card", outbox.CARD, incident_id=incident.id, now=now
     )
+
+
+def record_event(
+    s: Session,
+    incident: Incident,
+    actor: str,
+    kind: str,
+    now: datetime,
+    detail: dict[str, Any] | None = None,
+    *,
+    thread: bool = True,
+) -> Event:
+    """The event on the timeline, a line in the card's thread saying so, the card refreshed."""
+    detail = detail or {}
+    event = Event(incident_id=incident.id, at=now, actor=actor, kind=kind, detail=detail)
+    s.add(event)
+    s.flush()
+    if thread:
+        params = {**detail, "actor": actor, "at": to_iso(now)}
+        say_in_thread(s, incident, f"event:{event.id}", kind, params, now)
+    refresh_card(s, incident, f"event:{event.id}", now)
+    return event

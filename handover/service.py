@@ -225,11 +225,6 @@ class Handovers:
 
     # Incidents ---------------------------------------------------------------------------
 
-    def record_card(self, incident_id: int, channel: str, ts: str) -> None:
-        with self.db.session() as s:
-            incident = s.get(Incident, incident_id)
-            incident.mim_channel, incident.card_ts = channel, ts
-
     def find(self, reference: str) -> Incident | None:
         with self.db.session() as s:
             return s.scalars(
