@@ -52,10 +52,11 @@ RETRIED = (
     "Slack sent this command again after a delay, so Baton started nothing new. If no form "
     f"opened, `{COMMAND} resume` brings your handover back."
 )
-# bolt runs every listener in this pool, its ack and the work after it; more threads than
-# bolt's default 5, so that acks do not queue behind slow Slack calls (views.open) when many
-# people act at once.
-LISTENER_THREADS = 16
+# bolt runs every listener in this pool, its ack and the work after it. After the ack, a
+# listener mostly waits for Slack (views.open, response_url: 100 ms to seconds), and the next
+# request's ack needs a free thread: with bolt's default 5, acks queued behind Slack's answers.
+# Threads start only when needed; 100 lets as many listeners wait on Slack at once.
+LISTENER_THREADS = 100
 
 
 @dataclass

@@ -51,6 +51,8 @@ class FakeSlack:
         self.calls: list[Call] = []
         self.responses: list[Call] = []  # posts to response_url
         self._failures: dict[str, list[Failure]] = {}
+        self.latency = 0.0  # seconds before every Web API answer, as Slack takes its time
+        self._holds: dict[str, threading.Event] = {}
         self._lock = threading.Condition()
         self._ts = itertools.count(1)
         self._views = itertools.count(1)
@@ -69,6 +71,8 @@ class FakeSlack:
         return self
 
     def stop(self) -> None:
+        for gate in self._holds.values():
+            gate.set()
         self.server.shutdown()
         self.server.server_close()
         if self._socket_mode is not None:
@@ -96,6 +100,11 @@ class FakeSlack:
         """The next calls of `method` get these answers, in order, before normal service."""
         with self._lock:
             self._failures.setdefault(method, []).extend(failures)
+
+    def hold(self, method: str) -> threading.Event:
+        """Answers to `method` wait until the returned event is set: Slack at its slowest."""
+        gate = self._holds[method] = threading.Event()
+        return gate
 
     def calls_to(self, method: str) -> list[Call]:
         with self._lock:
@@ -234,6 +243,10 @@ class FakeSlack:
                     self._send(200, {"ok": True})
                     return
                 method = self.path.removeprefix("/api/")
+                time.sleep(fake.latency)
+                gate = fake._holds.get(method)
+                if gate is not None:
+                    gate.wait(30)
                 with fake._lock:
                     pending = fake._failures.get(method)
                     failure = pending.pop(0) if pending else None

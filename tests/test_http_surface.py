@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import time
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 
+from bot.server import HTTP_THREADS
 from tests.conftest import AGENT
 
 
@@ -63,3 +65,25 @@ def test_baton_serve_process_migrates_and_serves(baton_process, fake_slack):
     assert reply.status == 200
     view = fake_slack.wait_for("views.open")[0].args["view"]
     assert view["callback_id"] == "handover_step"
+
+
+def test_acks_never_wait_for_slack_to_answer(baton):
+    """Slack is slow to open forms while more people than Baton has HTTP threads type the
+    command at once: every listener gets to run and acknowledge while the earlier ones still
+    wait for views.open, and every form opens once Slack answers."""
+    people = 3 * HTTP_THREADS
+    agents = [f"U0AGENT{n:03d}" for n in range(people)]
+    gate = baton.fake.hold("views.open")
+    try:
+        with ThreadPoolExecutor(people) as pool:
+            replies = list(
+                pool.map(lambda agent: baton.slack.command(agent, "Payroll down"), agents)
+            )
+        assert [r.status for r in replies] == [200] * people
+        # All of them ran past their ack and saved their draft, none answered by Slack yet.
+        assert [len(baton.handovers.open_drafts(agent)) for agent in agents] == [1] * people
+        assert baton.fake.calls_to("views.open") == []
+    finally:
+        gate.set()
+    opened = baton.fake.wait_for("views.open", count=people)
+    assert len({call.args["trigger_id"] for call in opened}) == people
