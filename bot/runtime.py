@@ -16,6 +16,7 @@ from slack_sdk.errors import SlackApiError
 from bot.app import Services, build_app, make_client
 from bot.delivery import Deliverer
 from bot.metrics import Metrics
+from bot.replays import ReplayGuard
 from bot.server import health_app, make_http_server, stop_on_sigterm, wsgi_app
 from bot.socket_mode import BatonSocketModeHandler
 from handover.alarm import Alarm
@@ -48,7 +49,8 @@ class Runtime:
 
     def wsgi(self) -> Callable:
         """The WSGI application `baton serve` (and the tests) serve over HTTP."""
-        return wsgi_app(self.app, self.db, self.metrics)
+        replays = ReplayGuard(self.settings.slack_signing_secret, Receipts(self.db))
+        return wsgi_app(self.app, self.db, self.metrics, replays)
 
     def stop(self) -> None:
         """Finish what is in flight; pending deadlines and messages stay in the database."""

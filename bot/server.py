@@ -13,6 +13,7 @@ from slack_bolt import App
 from slack_bolt.request import BoltRequest
 
 from bot.metrics import CONTENT_TYPE, Metrics, kind_of
+from bot.replays import ReplayGuard
 from handover.db import Database
 
 log = logging.getLogger(__name__)
@@ -49,9 +50,9 @@ def health_app(db: Database, socket_connected: Callable[[], bool] | None = None)
     return application
 
 
-def wsgi_app(app: App, db: Database, metrics: Metrics) -> Callable:
-    """`POST /slack/events` for Slack (signature-checked by bolt), `GET /healthz` for probes,
-    `GET /metrics` for Prometheus."""
+def wsgi_app(app: App, db: Database, metrics: Metrics, replays: ReplayGuard) -> Callable:
+    """`POST /slack/events` for Slack (signature-checked by bolt, replays refused), `GET
+    /healthz` for probes, `GET /metrics` for Prometheus."""
     health = health_app(db)
 
     def slack(environ: dict) -> Response:
@@ -64,13 +65,16 @@ def wsgi_app(app: App, db: Database, metrics: Metrics) -> Callable:
         }
         headers["content-type"] = environ.get("CONTENT_TYPE", "")
         try:
-            request = BoltRequest(
-                body=raw.decode("utf-8"), query=environ.get("QUERY_STRING", ""), headers=headers
-            )
+            body = raw.decode("utf-8")
+            request = BoltRequest(body=body, query=environ.get("QUERY_STRING", ""), headers=headers)
         except Exception:
             # Not UTF-8, a `payload=` that is not a JSON object…: not from Slack, and bolt
             # would answer 500. Refused before anything looks at it, signed or not.
             return 400, [("Content-Type", "text/plain")], b""
+        if replays.replayed(body, headers):
+            log.warning("refused a replayed request (its signature was used before)")
+            metrics.requests.labels(kind_of(request.body), "401").inc()
+            return 401, [("Content-Type", "text/plain")], b"Replayed request"
         kind = kind_of(request.body)
         started = time.perf_counter()
         with metrics.in_flight.track_inprogress():

@@ -5,9 +5,11 @@ from __future__ import annotations
 import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import urlencode
 
 from bot.server import HTTP_THREADS
-from tests.conftest import AGENT
+from tests.conftest import AGENT, MIM, MIM_CHANNEL
+from tests.flows import hand_over, incident
 
 
 def test_wrong_signature_is_refused_without_side_effects(baton):
@@ -87,3 +89,29 @@ def test_acks_never_wait_for_slack_to_answer(baton):
         gate.set()
     opened = baton.fake.wait_for("views.open", count=people)
     assert len({call.args["trigger_id"] for call in opened}) == people
+
+
+def test_a_replayed_request_is_refused_without_side_effects(baton):
+    """Someone who captured a signed request sends it again within bolt's five minutes."""
+    body = urlencode(baton.slack.command_fields(AGENT, "E-mail down everywhere"))
+    stamp = int(time.time())
+    assert baton.slack.post(body, timestamp=stamp).status == 200
+    baton.fake.wait_for("views.open")
+    replay = baton.slack.post(body, timestamp=stamp)
+    assert replay.status == 401
+    time.sleep(0.3)
+    assert len(baton.handovers.open_drafts(AGENT)) == 1
+    assert len(baton.fake.calls_to("views.open")) == 1
+    # Slack's own retry of it is no replay: answered, and it starts nothing new either.
+    retry = baton.slack.post(body, timestamp=stamp, headers={"X-Slack-Retry-Num": "1"})
+    assert retry.status == 200
+    assert "started nothing new" in retry.text
+    assert len(baton.handovers.open_drafts(AGENT)) == 1
+
+
+def test_a_wrongly_signed_click_is_refused(baton):
+    card = hand_over(baton)
+    reply = baton.slack.click(MIM, card, "incident_accept", MIM_CHANNEL, secret="not-the-secret")
+    assert reply.status == 401
+    time.sleep(0.3)
+    assert incident(baton).owner_id is None
