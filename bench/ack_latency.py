@@ -5,8 +5,11 @@ that only ack) on the same server stack, measured in the same run.
 Baton is the real `baton serve` (waitress + bolt + SQLite) in its own process, the bare app
 another; both call a fake Slack Web API on loopback. Each concurrent client keeps one
 connection open, as Slack does, and times a request from sending it to reading the answer.
+Two shapes of load: a closed loop (each client sends its next request as soon as it has an
+answer, so N are always in flight) and bursts (N sent at the same instant, then a pause).
 
     .venv/bin/python -m bench.ack_latency [--requests 400] [--concurrency 1 10 50]
+        [--kinds command step accept] [--slack-latency 0] [--burst-gap 0.3]
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlencode
 
+from slack_sdk import WebClient
 from sqlalchemy import insert, select
 
 from bench.seed import seed_incidents
@@ -44,6 +48,9 @@ from tests.slack_user import fill, sign, view_payload
 SECRET = "bench-signing-secret"
 AGENT, MIM = "U0AGENT001", "U0MIM00001"
 WARM_UP = 20
+KINDS = {"command": "slash command", "step": "step submission", "accept": "Accept"}
+
+Bodies = Callable[[int], str]
 
 
 def start(args: list[str], env: dict[str, str], url: str, log: Path) -> subprocess.Popen:
@@ -63,55 +70,98 @@ def start(args: list[str], env: dict[str, str], url: str, log: Path) -> subproce
     raise SystemExit(f"{args} did not come up:\n{log.read_text()}")
 
 
-def measure(
-    port: int, bodies: Callable[[int], str], concurrency: int, first: int, total: int
-) -> list[float]:
-    """Seconds per request: bodies(first) … bodies(first + total - 1), sent by `concurrency`
-    clients at once."""
-    numbers = itertools.count(first)
-    lock = threading.Lock()
-    times: list[float] = []
+def post(conn: http.client.HTTPConnection, body: str, ready: Callable[[], object] = int) -> float:
+    """Seconds from sending a signed request (once `ready` returns) to reading its answer."""
+    stamp = str(int(time.time()))
+    headers = {
+        "Content-Type": "application/x-www-form-urlencoded",
+        "X-Slack-Request-Timestamp": stamp,
+        "X-Slack-Signature": sign(SECRET, stamp, body),
+    }
+    ready()
+    started = time.perf_counter()
+    conn.request("POST", "/slack/events", body, headers)
+    response = conn.getresponse()
+    response.read()
+    elapsed = time.perf_counter() - started
+    if response.status != 200:
+        raise RuntimeError(f"HTTP {response.status}")
+    return elapsed
+
+
+def run_clients(count: int, client: Callable[[int], None]) -> None:
+    """client(0) … client(count - 1), each in its own thread; the first failure is raised."""
     failures: list[BaseException] = []
 
-    def client() -> None:
+    def run(n: int) -> None:
         try:
-            send()
+            client(n)
         except BaseException as exc:  # reported once all clients are done
             failures.append(exc)
 
-    def send() -> None:
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        while True:
-            with lock:
-                n = next(numbers)
-            if n >= first + total:
-                break
-            body = bodies(n)
-            stamp = str(int(time.time()))
-            headers = {
-                "Content-Type": "application/x-www-form-urlencoded",
-                "X-Slack-Request-Timestamp": stamp,
-                "X-Slack-Signature": sign(SECRET, stamp, body),
-            }
-            started = time.perf_counter()
-            conn.request("POST", "/slack/events", body, headers)
-            response = conn.getresponse()
-            response.read()
-            elapsed = time.perf_counter() - started
-            if response.status != 200:
-                raise RuntimeError(f"request {n}: HTTP {response.status}")
-            with lock:
-                times.append(elapsed)
-        conn.close()
-
-    threads = [threading.Thread(target=client) for _ in range(concurrency)]
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(count)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
     if failures:
         raise failures[0]
+
+
+def closed_loop(port: int, bodies: Bodies, concurrency: int, first: int, total: int) -> list[float]:
+    """Seconds per request: bodies(first) … bodies(first + total - 1), `concurrency` clients
+    each sending its next request as soon as it has an answer."""
+    numbers = itertools.count(first)
+    lock = threading.Lock()
+    times: list[float] = []
+
+    def client(_: int) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        while (n := next(numbers)) < first + total:
+            elapsed = post(conn, bodies(n))
+            with lock:
+                times.append(elapsed)
+        conn.close()
+
+    run_clients(concurrency, client)
     return times
+
+
+def bursts(port: int, bodies: Bodies, size: int, first: int, total: int, gap: float) -> list[float]:
+    """Seconds per request: the same requests in bursts of `size` sent at the same instant,
+    `gap` seconds apart."""
+    conns = [http.client.HTTPConnection("127.0.0.1", port, timeout=30) for _ in range(size)]
+    times: list[float] = []
+    for start_at in range(first, first + total, size):
+        numbers = range(start_at, min(start_at + size, first + total))
+        barrier = threading.Barrier(len(numbers))
+
+        def client(k: int, numbers: range = numbers, barrier: threading.Barrier = barrier) -> None:
+            times.append(post(conns[k], bodies(numbers[k]), barrier.wait))
+
+        run_clients(len(numbers), client)
+        time.sleep(gap)
+    for conn in conns:
+        conn.close()
+    return times
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time a process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def web_api_call_cpu(fake: FakeSlack, calls: int = 300) -> float:
+    """CPU seconds one slack_sdk Web API call costs its caller (a card-sized message)."""
+    client = WebClient(token="xoxb-bench", base_url=fake.url)
+    blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": "An incident line. " * 10}}]
+    for _ in range(20):
+        client.chat_postMessage(channel="C0MIMS0001", text="warm-up", blocks=blocks)
+    before = time.thread_time()
+    for _ in range(calls):
+        client.chat_postMessage(channel="C0MIMS0001", text="A card", blocks=blocks)
+    return (time.thread_time() - before) / calls
 
 
 def percentiles(times: list[float]) -> tuple[float, float]:
@@ -123,16 +173,31 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--requests", type=int, default=400, help="measured, per kind and level")
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 10, 50])
+    parser.add_argument("--kinds", nargs="+", choices=KINDS, default=list(KINDS))
+    parser.add_argument(
+        "--slack-latency",
+        type=float,
+        default=0.0,
+        help="seconds the fake Slack takes to answer each Web API call (Slack's own: 0.1-0.5)",
+    )
+    parser.add_argument(
+        "--burst-gap", type=float, default=0.3, help="seconds between bursts (0: no bursts)"
+    )
     args = parser.parse_args()
 
     folder = Path(tempfile.mkdtemp(prefix="baton-bench-"))
     fake = FakeSlack().start()
+    call_cpu = web_api_call_cpu(fake)
+    fake.latency = args.slack_latency
     db_url = f"sqlite:///{folder / 'baton.db'}"
     migrate(db_url)
     db = Database(db_url)
 
     # What the requests act on: a draft per step submission, an incident per Accept.
-    per_kind = (args.requests + WARM_UP) * len(args.concurrency)
+    levels = [("closed loop", c) for c in args.concurrency]
+    if args.burst_gap > 0:
+        levels += [("bursts", c) for c in args.concurrency if c > 1]
+    per_kind = (args.requests + WARM_UP) * len(levels)
     now = utcnow()
     with db.session() as s:
         s.execute(
@@ -189,6 +254,13 @@ def main() -> None:
             }
         )
 
+    def settle() -> None:
+        """Until Slack has heard nothing for 200 ms: the work after the acks is done."""
+        seen = -1
+        while len(fake.calls) != seen:
+            seen = len(fake.calls)
+            time.sleep(0.2)
+
     baton_port, bare_port = free_port(), free_port()
     env = {
         "SLACK_BOT_TOKEN": "xoxb-bench",
@@ -216,27 +288,50 @@ def main() -> None:
         ),
     }
     ports = {"baton": baton_port, "bare": bare_port}
-    kinds = {"slash command": command_body, "step submission": step_body, "Accept": accept_body}
-    print(f"{os.cpu_count()} CPUs; {args.requests} requests per row (after {WARM_UP} to warm up)")
+    bodies_of = {"command": command_body, "step": step_body, "accept": accept_body}
+    # CPU per request counts the work after the ack too, so it waits for that work to end:
+    # with a slow fake Slack, that would take minutes, and it is not measured.
+    count_cpu = args.slack_latency == 0
     print(
-        f"{'request':<16} {'conc.':>5}  {'Baton p50':>9} {'p99':>7}  {'bare p50':>8} {'p99':>7}"
-        f"  {'p99 ratio':>9}"
+        f"{os.cpu_count()} CPUs; {args.requests} requests per row (after {WARM_UP} to warm up);"
+        f" the fake Slack answers in {args.slack_latency * 1000:.0f} ms"
+    )
+    print(f"one Web API call costs its caller {call_cpu * 1000:.2f} ms of CPU")
+    print(
+        f"{'load':<11} {'request':<16} {'conc.':>5}  {'Baton p50':>9} {'p99':>8}  "
+        f"{'bare p50':>8} {'p99':>8}  {'p99 ratio':>9}  {'CPU/request Baton':>17} {'bare':>7}"
     )
     try:
-        for level, concurrency in enumerate(args.concurrency):
+        for level, (load, concurrency) in enumerate(levels):
             # Each request to Baton acts on a draft or an incident of its own.
             first = level * (WARM_UP + args.requests)
-            for kind, bodies in kinds.items():
-                figures = {}
+            for kind in args.kinds:
+                bodies = bodies_of[kind]
+                figures, cpu = {}, {}
                 for name in ("bare", "baton"):
-                    port = ports[name]
-                    measure(port, bodies, min(concurrency, WARM_UP), first, WARM_UP)
-                    times = measure(port, bodies, concurrency, first + WARM_UP, args.requests)
+                    port, pid = ports[name], servers[name].pid
+                    closed_loop(port, bodies, min(concurrency, WARM_UP), first, WARM_UP)
+                    if count_cpu:
+                        settle()
+                    used = cpu_seconds(pid)
+                    if load == "bursts":
+                        gap = args.burst_gap
+                        times = bursts(
+                            port, bodies, concurrency, first + WARM_UP, args.requests, gap
+                        )
+                    else:
+                        times = closed_loop(
+                            port, bodies, concurrency, first + WARM_UP, args.requests
+                        )
+                    if count_cpu:
+                        settle()
+                        cpu[name] = f"{(cpu_seconds(pid) - used) / args.requests * 1000:.2f}ms"
                     figures[name] = percentiles(times)
                 (b50, b99), (r50, r99) = figures["baton"], figures["bare"]
                 print(
-                    f"{kind:<16} {concurrency:>5}  {b50:>7.1f}ms {b99:>5.1f}ms  {r50:>6.1f}ms "
-                    f"{r99:>5.1f}ms  {b99 / r99:>8.2f}×",
+                    f"{load:<11} {KINDS[kind]:<16} {concurrency:>5}  {b50:>7.1f}ms {b99:>6.1f}ms"
+                    f"  {r50:>6.1f}ms {r99:>6.1f}ms  {b99 / r99:>8.2f}×"
+                    f"  {cpu.get('baton', '-'):>17} {cpu.get('bare', '-'):>7}",
                     flush=True,
                 )
     finally:

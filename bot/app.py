@@ -66,13 +66,20 @@ class Services:
     notices: Notices
 
 
-def make_client(settings: Settings) -> WebClient:
-    """The Web API client. Dropped connections and Slack's 5xx are retried at once, briefly;
-    rate limits are not waited out inside a call: the outbox reschedules by Retry-After."""
+def make_client(settings: Settings, *, retry: bool = True) -> WebClient:
+    """The Web API client. With `retry`, dropped connections and Slack's 5xx are tried again
+    at once, briefly: right for the listeners' calls (views.open), which have seconds to live.
+    The outbox's sender has none: a post that reached Slack before the error would be posted
+    twice, so it tries again later, after checking what Slack already has. Rate limits are
+    never waited out inside a call: the outbox reschedules by Retry-After."""
     client = WebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url, timeout=10)
-    client.retry_handlers.extend(
-        [ServerErrorRetryHandler(max_retry_count=2), ConnectionErrorRetryHandler(max_retry_count=2)]
-    )
+    if retry:
+        client.retry_handlers.extend(
+            [
+                ServerErrorRetryHandler(max_retry_count=2),
+                ConnectionErrorRetryHandler(max_retry_count=2),
+            ]
+        )
     return client
 
 

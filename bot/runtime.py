@@ -73,7 +73,7 @@ def build_runtime(settings: Settings, client: WebClient | None = None) -> Runtim
     app = build_app(settings, services, client, metrics)
     clock = Clock(db, settings)
     alarm = Alarm(clock)
-    deliverer = Deliverer(db, client, settings, metrics)
+    deliverer = Deliverer(db, make_client(settings, retry=False), settings, metrics)
     db.after_commit.extend([alarm.on_commit, deliverer.on_commit])
     return Runtime(settings, db, services, app, clock, alarm, deliverer, metrics)
 

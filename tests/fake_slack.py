@@ -7,6 +7,7 @@ Socket Mode WebSocket server on loopback (tests/fake_socket_mode.py).
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import threading
@@ -44,6 +45,9 @@ class Failure:
     body: dict[str, Any] | None = None
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
+    # Carried out first (the message is posted), then answered with this failure: an answer
+    # lost on the way back, or one so slow that the caller gave up waiting.
+    carried_out: bool = False
 
 
 class FakeSlack:
@@ -250,7 +254,7 @@ class FakeSlack:
                 with fake._lock:
                     pending = fake._failures.get(method)
                     failure = pending.pop(0) if pending else None
-                if failure is not None:
+                if failure is not None and not failure.carried_out:
                     time.sleep(failure.delay)
                     with fake._lock:
                         fake.calls.append(Call(f"{method}!failed", args))
@@ -265,6 +269,10 @@ class FakeSlack:
                     body = fake.answer(method, args)
                     fake.calls.append(Call(method, args, result=body))
                     fake._lock.notify_all()
+                if failure is not None:
+                    time.sleep(failure.delay)
+                    self._send(failure.status, failure.body or body, failure.headers)
+                    return
                 self._send(200, body)
 
             def _send(self, status: int, body: dict, headers: dict | None = None) -> None:
@@ -274,7 +282,9 @@ class FakeSlack:
                 self.send_header("Content-Length", str(len(data)))
                 for k, v in (headers or {}).items():
                     self.send_header(k, v)
-                self.end_headers()
-                self.wfile.write(data)
+                # The caller may have given up waiting (a timeout): nobody to answer.
+                with contextlib.suppress(ConnectionError):
+                    self.end_headers()
+                    self.wfile.write(data)
 
         return Handler

@@ -23,7 +23,7 @@ def deliverer(env, fake_slack):
     settings = load_settings(require_slack=True, env_file=None)
     migrate(settings.database_url)
     db = Database(settings.database_url)
-    yield Deliverer(db, make_client(settings), settings)
+    yield Deliverer(db, make_client(settings, retry=False), settings)
     db.dispose()
 
 
@@ -95,12 +95,12 @@ def test_rate_limited_waits_for_retry_after_then_sends_once(deliverer, fake_slac
 
 
 def test_server_errors_back_off_and_permanent_errors_stop(deliverer, fake_slack):
-    # 500 three times: the client retries twice at once, then the outbox backs off.
-    fake_slack.fail("chat.postMessage", Failure(500), Failure(500), Failure(500))
+    fake_slack.fail("chat.postMessage", Failure(500))
     row_id = queue_dm(deliverer.db)
     deliverer.deliver_due()
-    assert row(deliverer.db, row_id).status == "pending"
-    assert len(fake_slack.calls_to("chat.postMessage!failed")) == 3
+    backing_off = row(deliverer.db, row_id)
+    assert backing_off.status == "pending" and backing_off.next_attempt_at > utcnow()
+    assert len(fake_slack.calls_to("chat.postMessage!failed")) == 1
 
     fake_slack.fail("chat.postMessage", Failure(200, {"ok": False, "error": "channel_not_found"}))
     with deliverer.db.session() as s:
@@ -129,6 +129,31 @@ def test_a_sender_that_died_after_slack_answered_does_not_post_twice(deliverer, 
     done = row(deliverer.db, row_id)
     assert done.status == "sent"
     assert done.result_ts == fake_slack.calls_to("chat.postMessage")[0].result["ts"]
+
+
+@pytest.mark.parametrize(
+    "lost",
+    [
+        Failure(500, carried_out=True),  # posted, but Slack answered with an error
+        Failure(200, carried_out=True, delay=1.5),  # posted, but answered after the timeout
+    ],
+    ids=["error-after-posting", "answer-too-slow"],
+)
+def test_a_post_that_reached_slack_but_whose_answer_was_lost_is_not_posted_twice(
+    deliverer, fake_slack, lost
+):
+    deliverer.client.timeout = 0.5
+    fake_slack.fail("chat.postMessage", lost)
+    row_id = queue_dm(deliverer.db)
+    deliverer.deliver_due()
+    assert row(deliverer.db, row_id).status == "pending"  # it will be tried again
+    with deliverer.db.session() as s:
+        s.get(Outbox, row_id).next_attempt_at = utcnow()
+    deliverer.deliver_due()
+    posted = fake_slack.calls_to("chat.postMessage")
+    assert len(posted) == 1  # the retry found it in the conversation instead
+    done = row(deliverer.db, row_id)
+    assert done.status == "sent" and done.result_ts == posted[0].result["ts"]
 
 
 def test_a_row_still_leased_by_a_live_sender_is_left_alone(deliverer, fake_slack):
