@@ -14,6 +14,9 @@ import threading
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
 from handover.settings import Settings
 
 REDACTED = "[redacted]"
@@ -84,12 +87,24 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str, ensure_ascii=False)
 
 
+def database_password(url: str) -> str:
+    try:
+        return make_url(url).password or ""
+    except ArgumentError:  # not a URL: nothing to take from it
+        return ""
+
+
 def configure_logging(settings: Settings) -> None:
     """Route every log record (and uncaught exceptions) through one redacting handler."""
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(
         Redactor(
-            [settings.slack_bot_token, settings.slack_app_token, settings.slack_signing_secret]
+            [
+                settings.slack_bot_token,
+                settings.slack_app_token,
+                settings.slack_signing_secret,
+                database_password(settings.database_url),
+            ]
         )
     )
     json_lines = settings.log_format == "json"

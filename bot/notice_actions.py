@@ -40,6 +40,7 @@ def register_notice_actions(
             return
         notice, incident = found
         if not may_act_unowned(incident, user, client):
+            incidents.not_allowed(incident.id, user, "send")
             ephemeral(
                 respond, f"Only {policy.who()} can send comms for an incident nobody owns yet."
             )
@@ -73,6 +74,7 @@ def register_notice_actions(
             return
         notice, incident = found
         if incident.owner_id not in (None, user) or not may_act_unowned(incident, user, client):
+            incidents.not_allowed(incident.id, user, "edit")
             owner = f"<@{incident.owner_id}>" if incident.owner_id else policy.who()
             ephemeral(respond, f"Only {owner} can edit the comms of *{incident.reference}*.")
             return

@@ -92,11 +92,11 @@ def serve(settings: Settings) -> None:
         if settings.socket_mode:
             # Payloads come over the WebSocket; HTTP on PORT serves only the health probe.
             socket = BatonSocketModeHandler(
-                runtime.app, settings.slack_app_token, Receipts(runtime.db)
+                runtime.app, settings.slack_app_token, Receipts(runtime.db), runtime.metrics
             )
             socket.connect()
-            application = health_app(runtime.db, socket.connected)
-            serving = "in Socket Mode (GET /healthz on port {port})"
+            application = health_app(runtime.db, socket.connected, runtime.metrics)
+            serving = "in Socket Mode (GET /healthz and /metrics on port {port})"
         else:
             application = runtime.wsgi()
             serving = "HTTP on port {port} (POST /slack/events, GET /healthz, GET /metrics)"

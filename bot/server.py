@@ -20,18 +20,31 @@ log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
+METRICS_PATH = "/metrics"
 # Enough for 50 concurrent requests on a small machine: each waits for its listener's ack.
 HTTP_THREADS = 16
 
 Response = tuple[int, list[tuple[str, str]], bytes]
 
 
-def health_app(db: Database, socket_connected: Callable[[], bool] | None = None) -> Callable:
+def health_app(
+    db: Database,
+    socket_connected: Callable[[], bool] | None = None,
+    metrics: Metrics | None = None,
+) -> Callable:
     """`GET /healthz` for probes: the database answers (and, in Socket Mode, the WebSocket to
-    Slack is open). Every other path is 404: in Socket Mode nothing else is served over HTTP."""
+    Slack is open); with `metrics`, `GET /metrics` too. Every other path is 404: in Socket
+    Mode, payloads never come over HTTP."""
 
     def application(environ: dict, start_response: Callable) -> Iterable[bytes]:
-        if environ.get("PATH_INFO") != HEALTH_PATH:
+        path = environ.get("PATH_INFO")
+        if path == METRICS_PATH and metrics is not None:
+            body = metrics.exposition()
+            start_response(
+                "200 OK", [("Content-Type", CONTENT_TYPE), ("Content-Length", str(len(body)))]
+            )
+            return [body]
+        if path != HEALTH_PATH:
             start_response("404 Not Found", [("Content-Length", "0")])
             return [b""]
         if not db.healthy():
@@ -53,7 +66,7 @@ def health_app(db: Database, socket_connected: Callable[[], bool] | None = None)
 def wsgi_app(app: App, db: Database, metrics: Metrics, replays: ReplayGuard) -> Callable:
     """`POST /slack/events` for Slack (signature-checked by bolt, replays refused), `GET
     /healthz` for probes, `GET /metrics` for Prometheus."""
-    health = health_app(db)
+    health = health_app(db, metrics=metrics)
 
     def slack(environ: dict) -> Response:
         length = int(environ.get("CONTENT_LENGTH") or 0)
@@ -86,12 +99,10 @@ def wsgi_app(app: App, db: Database, metrics: Metrics, replays: ReplayGuard) -> 
 
     def application(environ: dict, start_response: Callable) -> Iterable[bytes]:
         path, method = environ.get("PATH_INFO"), environ.get("REQUEST_METHOD")
-        if path == HEALTH_PATH:
+        if path in (HEALTH_PATH, METRICS_PATH):
             return health(environ, start_response)
         if path == EVENTS_PATH and method == "POST":
             status, headers, body = slack(environ)
-        elif path == "/metrics":
-            status, headers, body = 200, [("Content-Type", CONTENT_TYPE)], metrics.exposition()
         else:
             status, headers, body = 404, [("Content-Type", "text/plain")], b"Not Found"
         headers = [(k, v) for k, v in headers if k.lower() != "content-length"]

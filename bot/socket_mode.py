@@ -38,6 +38,7 @@ from slack_sdk.socket_mode.request import SocketModeRequest
 from slack_sdk.socket_mode.response import SocketModeResponse
 from slack_sdk.socket_mode.websocket_client import SocketModeClient
 
+from bot.metrics import Metrics, kind_of
 from handover.receipts import Receipts
 
 log = logging.getLogger(__name__)
@@ -63,12 +64,18 @@ def ack_payload(resp: BoltResponse) -> dict[str, Any]:
 class BatonSocketModeHandler(SocketModeHandler):
     """bolt's handler, with each envelope taken once (see the module's docstring)."""
 
-    def __init__(self, app: App, app_token: str, receipts: Receipts):
+    def __init__(self, app: App, app_token: str, receipts: Receipts, metrics: Metrics):
         super().__init__(app, app_token)
         self.receipts = receipts
+        self.metrics = metrics
 
     def handle(self, client: SocketModeClient, req: SocketModeRequest) -> None:  # type: ignore[override]
+        with self.metrics.in_flight.track_inprogress():
+            self._handle(client, req)
+
+    def _handle(self, client: SocketModeClient, req: SocketModeRequest) -> None:
         started = time()
+        kind = kind_of(req.payload or {})
         key = delivery_key(req)
         if not self.receipts.claim(key):
             log.info(
@@ -81,12 +88,13 @@ class BatonSocketModeHandler(SocketModeHandler):
         resp = run_bolt_app(self.app, req)
         if resp.status != 200:  # refused or failed: a redelivery may try again
             self.receipts.release(key)
+            self.metrics.requests.labels(kind, str(resp.status)).inc()
             log.info("envelope %s not acked (status %s)", req.type, resp.status)
             return
         payload = ack_payload(resp)
         self._ack(client, req, payload)
+        self.metrics.observe(kind, resp.status, time() - started)
         self.receipts.answered(key, payload)
-        log.debug("envelope %s acked in %d ms", req.type, (time() - started) * 1000)
 
     @staticmethod
     def _ack(client: SocketModeClient, req: SocketModeRequest, payload: dict[str, Any]) -> None:

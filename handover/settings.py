@@ -315,8 +315,9 @@ def load_settings(*, require_slack: bool = False, env_file: str | None = ".env")
     if not env.slack_api_url.startswith(("http://", "https://")):
         problems.append(f"SLACK_API_URL '{env.slack_api_url}' is not an http(s) URL")
     if "://" not in env.database_url:
+        # Not echoed: a mistyped URL may still hold the database password.
         problems.append(
-            f"DATABASE_URL '{env.database_url}' is not a SQLAlchemy URL "
+            "DATABASE_URL is not a SQLAlchemy URL "
             "(like sqlite:///baton.db or postgresql+psycopg://user@host/baton)"
         )
     try:

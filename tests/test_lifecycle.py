@@ -282,8 +282,26 @@ def test_only_configured_managers_may_accept(baton_factory):
     wait_until(lambda: incident(baton).owner_id == MIM)
 
 
+def test_only_configured_managers_may_send_or_edit_comms_nobody_owns(baton_factory):
+    baton = baton_factory('accept_users = ["U0MIM00001"]\n')
+    card = hand_over(baton)
+    draft = draft_message(baton.fake, card["ts"])
+    for action in ("notice_send", "notice_edit"):
+        assert click(baton.slack, MIM2, draft, action).status == 200
+    wait_until(lambda: len(baton.fake.responses) == 2)
+    answers = sorted(r.args["text"] for r in baton.fake.responses)
+    assert answers == [
+        f"Only <@U0MIM00001> can edit the comms of *{incident(baton).reference}*.",
+        "Only <@U0MIM00001> can send comms for an incident nobody owns yet.",
+    ]
+    assert len(baton.fake.calls_to("views.open")) == 1  # the checklist's: no edit form
+    with baton.db.session() as s:  # both refusals are on the timeline
+        refusals = {(e.actor, e.detail["action"]) for e in s.query(Event).filter_by(kind="denied")}
+    assert refusals == {(MIM2, "send"), (MIM2, "edit")}
+
+
 @pytest.fixture
-def baton_factory(config, request):
+def baton_factory(env, config, request):
     def make(extra_toml: str):
         config.write_text(config.read_text() + extra_toml)
         return request.getfixturevalue("baton")

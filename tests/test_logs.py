@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import json
+import logging
 import signal
+import sys
+import threading
 from types import SimpleNamespace
 
+from bot.logs import configure_logging
+from handover.settings import load_settings
 from tests.conftest import AGENT, BOT_TOKEN, SECRET
 from tests.fake_slack import Failure
 from tests.flows import submit, walk_to_review
@@ -48,3 +53,21 @@ def test_json_logs_through_every_path_and_no_secret_in_them(baton_process, fake_
     everything = process.log.read_text() + process.out.read_text()
     for secret in (BOT_TOKEN, APP_TOKEN, SECRET):
         assert secret not in everything
+
+
+def test_the_database_password_is_redacted_too(env, monkeypatch, capsys):
+    password = "s3cret-Pa55word"
+    url = f"postgresql+psycopg://baton:{password}@db.example:5432/baton"
+    monkeypatch.setenv("DATABASE_URL", url)
+    # configure_logging takes over the root logger and the exception hooks: put them back.
+    root = logging.getLogger()
+    monkeypatch.setattr(root, "handlers", [])
+    monkeypatch.setattr(root, "level", root.level)
+    monkeypatch.setattr(threading, "excepthook", threading.excepthook)
+    monkeypatch.setattr(sys, "excepthook", sys.excepthook)
+    configure_logging(load_settings(require_slack=True, env_file=None))
+    logging.captureWarnings(False)
+    logging.getLogger("sqlalchemy.pool").warning("could not connect to %s", url)
+    said = capsys.readouterr().err
+    assert "could not connect to postgresql+psycopg://baton:[redacted]@db.example" in said
+    assert password not in said

@@ -7,35 +7,19 @@ import json
 import signal
 import socket
 import sqlite3
-import urllib.request
 from pathlib import Path
 from types import SimpleNamespace
 from urllib.parse import urlencode
 
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import Engine, create_engine, text
 
 from handover.models import Deadline
 from tests.conftest import AGENT, MIM, MIM_CHANNEL, SECRET
 from tests.fake_slack import Failure
 from tests.flows import STEP1, hand_over, incident, open_checklist, wait_until
+from tests.prometheus import scrape, value
 from tests.slack_user import SlackSender, fill, view_payload
-
-
-def scrape(url: str) -> dict[tuple[str, frozenset], float]:
-    with urllib.request.urlopen(f"{url}/metrics", timeout=10) as resp:
-        assert resp.headers["Content-Type"].startswith("text/plain; version=0.0.4")
-        body = resp.read().decode()
-    return {
-        (s.name, frozenset(s.labels.items())): s.value
-        for family in text_string_to_metric_families(body)
-        for s in family.samples
-    }
-
-
-def value(samples: dict, name: str, **labels: str) -> float | None:
-    return samples.get((name, frozenset(labels.items())))
 
 
 @pytest.fixture

@@ -28,7 +28,9 @@ from tests.flows import (
     hand_over,
     open_checklist,
     submit,
+    wait_until,
 )
+from tests.prometheus import scrape, value
 from tests.slack_user import SocketSender, ack_reply
 
 pytestmark = pytest.mark.both_databases
@@ -67,6 +69,13 @@ def test_the_slash_command_is_acked_and_opens_the_modal(start_socket_baton, fake
     assert view["title"]["text"] == "Major incident 1/4"
     # An immediate answer travels in the ack's payload.
     assert baton.slack.command(AGENT, "help").text == HELP
+    # Counted as over HTTP, and served on the health probe's port.
+    url = baton.processes[0].url
+    m = scrape(url)
+    assert value(m, "baton_requests_total", kind="command", status="200") == 2
+    assert value(m, "baton_ack_seconds_count", kind="command") == 2
+    # The second envelope's answer is recorded just after its ack.
+    wait_until(lambda: value(scrape(url), "baton_requests_in_flight") == 0)
 
 
 def test_a_whole_handover_and_its_acceptance_over_the_socket(start_socket_baton, fake_slack):
@@ -143,7 +152,7 @@ def test_a_lost_connection_is_reopened_and_the_handover_goes_on(
     assert socket_mode.opened == opened + 1
 
 
-def test_over_http_only_the_health_probe_is_served(start_socket_baton, fake_slack):
+def test_over_http_only_the_health_probe_and_metrics_are_served(start_socket_baton, fake_slack):
     """Socket Mode checks no signatures, so /slack/events must not exist over HTTP; /healthz
     says whether the WebSocket to Slack is open."""
     baton = start_socket_baton()
