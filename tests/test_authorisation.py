@@ -3,6 +3,8 @@ gets an ephemeral answer saying who can, and every refused attempt is on the tim
 
 from __future__ import annotations
 
+import pytest
+
 from handover.models import Event
 from tests.conftest import MIM, MIM2, MIM_CHANNEL
 from tests.flows import (
@@ -14,6 +16,8 @@ from tests.flows import (
     submit_modal,
     wait_until,
 )
+
+pytestmark = pytest.mark.both_databases
 
 
 def refused(baton, action: str) -> str:

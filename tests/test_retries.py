@@ -11,6 +11,8 @@ import time
 from collections import Counter
 from urllib.parse import urlencode
 
+import pytest
+
 from handover.models import Draft, Event, Incident
 from tests.conftest import AGENT, MIM, MIM_CHANNEL
 from tests.fake_slack import dm
@@ -27,6 +29,8 @@ from tests.flows import (
     walk_to_review,
 )
 from tests.slack_user import Reply
+
+pytestmark = pytest.mark.both_databases
 
 RETRY = {"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"}
 
