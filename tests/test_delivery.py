@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import signal
+import time
 from datetime import timedelta
+from types import SimpleNamespace
 
 import pytest
 
@@ -13,7 +16,10 @@ from handover.db import Database, migrate
 from handover.models import Incident, Outbox
 from handover.settings import load_settings
 from handover.times import utcnow
+from tests.conftest import MIM_CHANNEL, SECRET
 from tests.fake_slack import Failure, dm
+from tests.flows import card_message, submit, wait_until, walk_to_review
+from tests.slack_user import SlackSender
 
 pytestmark = pytest.mark.both_databases
 
@@ -164,3 +170,40 @@ def test_a_row_still_leased_by_a_live_sender_is_left_alone(deliverer, fake_slack
         busy.lease_until = utcnow() + timedelta(seconds=10)
     assert deliverer.deliver_due() == 0
     assert fake_slack.calls_to("chat.postMessage") == []
+
+
+def test_a_rate_limited_message_survives_a_crash_and_arrives_once(
+    baton_process, fake_slack, db_url
+):
+    """Slack answers the handover card with 429 and Retry-After; Baton is killed before the
+    retry; the next `baton serve` on the same database posts it, once."""
+    first = baton_process()
+    fake_slack.fail(
+        "chat.postMessage",
+        Failure(429, {"ok": False, "error": "ratelimited"}, {"Retry-After": "2"}),
+    )
+    as_slack = SimpleNamespace(
+        slack=SlackSender(first.url, SECRET, fake_slack.response_url), fake=fake_slack
+    )
+    submit(as_slack, walk_to_review(as_slack), {})
+    db = Database(db_url)
+
+    def rescheduled() -> bool:
+        with db.session() as s:
+            return s.query(Outbox).filter_by(status="pending", error="ratelimited").count() == 1
+
+    wait_until(rescheduled)  # the card, refused for now and due again in 2 s
+    db.dispose()
+    first.stop(signal.SIGKILL)
+
+    baton_process()
+    card = card_message(fake_slack)
+    cards = [
+        c
+        for c in fake_slack.calls_to("chat.postMessage")
+        if c.args["channel"] == MIM_CHANNEL and not c.args.get("thread_ts")
+    ]
+    assert [c.result["ts"] for c in cards] == [card["ts"]]
+    time.sleep(1)  # anything doubled would have been sent by now
+    posts = [(c.args["channel"], c.args["text"]) for c in fake_slack.calls_to("chat.postMessage")]
+    assert len(posts) == len(set(posts))
