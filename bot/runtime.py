@@ -49,7 +49,7 @@ class Runtime:
 
     def wsgi(self) -> Callable:
         """The WSGI application `baton serve` (and the tests) serve over HTTP."""
-        replays = ReplayGuard(self.settings.slack_signing_secret, Receipts(self.db))
+        replays = ReplayGuard.for_database(self.settings.slack_signing_secret, self.db)
         return wsgi_app(self.app, self.db, self.metrics, replays)
 
     def stop(self) -> None:
