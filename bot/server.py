@@ -84,11 +84,11 @@ def wsgi_app(app: App, db: Database, metrics: Metrics, replays: ReplayGuard) -> 
             # Not UTF-8, a `payload=` that is not a JSON object…: not from Slack, and bolt
             # would answer 500. Refused before anything looks at it, signed or not.
             return 400, [("Content-Type", "text/plain")], b""
+        kind = kind_of(request.body)
         if replays.replayed(body, headers):
             log.warning("refused a replayed request (its signature was used before)")
-            metrics.requests.labels(kind_of(request.body), "401").inc()
+            metrics.requests.labels(kind, "401").inc()
             return 401, [("Content-Type", "text/plain")], b"Replayed request"
-        kind = kind_of(request.body)
         started = time.perf_counter()
         with metrics.in_flight.track_inprogress():
             answer = app.dispatch(request)
