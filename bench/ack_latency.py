@@ -3,8 +3,9 @@ submission and Accept, at 1, 10 and 50 concurrent requests, next to a bare bolt 
 that only ack) on the same server stack, measured in the same run.
 
 Baton is the real `baton serve` (waitress + bolt + SQLite) in its own process, the bare app
-another; both call a fake Slack Web API on loopback. Each concurrent client keeps one
-connection open, as Slack does, and times a request from sending it to reading the answer.
+another; both call the tests' fake Slack Web API on loopback, in a third. Each concurrent
+client keeps one connection open, as Slack does, and times a request from sending it to
+reading the answer.
 Two shapes of load: a closed loop (each client sends its next request as soon as it has an
 answer, so N are always in flight) and bursts (N sent at the same instant, then a pause).
 
@@ -18,6 +19,7 @@ import argparse
 import http.client
 import itertools
 import json
+import multiprocessing
 import os
 import statistics
 import subprocess
@@ -152,7 +154,48 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def web_api_call_cpu(fake: FakeSlack, calls: int = 300) -> float:
+class FakeSlackProcess:
+    """The tests' fake Slack in a process of its own: its work (parsing and checking every
+    message) must not slow down the clients that time the answers."""
+
+    def __init__(self) -> None:
+        self._latency = multiprocessing.Value("d", 0.0)
+        self._calls = multiprocessing.Value("q", 0)
+        ours, theirs = multiprocessing.Pipe()
+        self._process = multiprocessing.Process(
+            target=self._serve, args=(theirs, self._latency, self._calls), daemon=True
+        )
+        self._process.start()
+        self.url, self.response_url = ours.recv()
+
+    @staticmethod
+    def _serve(pipe, latency, calls) -> None:
+        fake = FakeSlack().start()
+        pipe.send((fake.url, fake.response_url))
+        while True:
+            fake.latency = latency.value
+            calls.value = len(fake.calls)
+            time.sleep(0.05)
+
+    @property
+    def latency(self) -> float:
+        return self._latency.value
+
+    @latency.setter
+    def latency(self, seconds: float) -> None:
+        self._latency.value = seconds
+        time.sleep(0.1)  # the fake takes it up within 50 ms
+
+    def calls(self) -> int:
+        """Web API calls answered so far (up to 50 ms ago)."""
+        return self._calls.value
+
+    def stop(self) -> None:
+        self._process.terminate()
+        self._process.join(10)
+
+
+def web_api_call_cpu(fake: FakeSlackProcess, calls: int = 300) -> float:
     """CPU seconds one slack_sdk Web API call costs its caller (a card-sized message)."""
     client = WebClient(token="xoxb-bench", base_url=fake.url)
     blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": "An incident line. " * 10}}]
@@ -186,7 +229,7 @@ def main() -> None:
     args = parser.parse_args()
 
     folder = Path(tempfile.mkdtemp(prefix="baton-bench-"))
-    fake = FakeSlack().start()
+    fake = FakeSlackProcess()
     call_cpu = web_api_call_cpu(fake)
     fake.latency = args.slack_latency
     db_url = f"sqlite:///{folder / 'baton.db'}"
@@ -257,8 +300,8 @@ def main() -> None:
     def settle() -> None:
         """Until Slack has heard nothing for 200 ms: the work after the acks is done."""
         seen = -1
-        while len(fake.calls) != seen:
-            seen = len(fake.calls)
+        while fake.calls() != seen:
+            seen = fake.calls()
             time.sleep(0.2)
 
     baton_port, bare_port = free_port(), free_port()

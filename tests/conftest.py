@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import socket
 import subprocess
@@ -39,6 +40,8 @@ def fake_slack() -> Iterator[FakeSlack]:
     yield fake
     fake.stop()
     assert fake.limit_problems == [], "Baton sent Slack payloads over Block Kit limits"
+    said = json.dumps([c.args for c in [*fake.calls, *fake.responses]], ensure_ascii=False)
+    assert "Traceback" not in said, "Baton showed a stack trace in Slack"
 
 
 def base_env(fake: FakeSlack, db_url: str) -> dict[str, str]:
