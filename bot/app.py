@@ -153,7 +153,9 @@ def register_command(app: App, settings: Settings, services: Services, failures:
                 view=checklist_modal.draft_view(draft, settings.org),
             )
         except SlackApiError as exc:
-            log.warning("views.open failed: %s", exc.response.get("error"), exc_info=exc)
+            error = str(exc.response.get("error") or exc.response.status_code)
+            failures.metrics.slack_errors.labels(error).inc()
+            log.warning("views.open failed: %s", error, exc_info=exc)
             respond(
                 text=f"Slack could not open the checklist just now. Your handover is saved: "
                 f"type `{COMMAND} resume` to carry on.",

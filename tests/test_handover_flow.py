@@ -12,6 +12,7 @@ from handover.models import Incident
 from tests.conftest import AGENT, MIM_CHANNEL
 from tests.fake_slack import Failure, dm
 from tests.flows import NOW, STEP1, STEP2, STEP3, open_checklist, submit, texts, walk_to_review
+from tests.prometheus import scrape, value
 from tests.slack_user import fill
 
 pytestmark = pytest.mark.both_databases
@@ -283,6 +284,7 @@ def test_when_slack_cannot_open_the_modal_the_agent_is_told_how_to_resume(baton)
     answer = baton.fake.responses[0].args
     assert answer["response_type"] == "ephemeral"
     assert "type `/major-incident resume` to carry on" in answer["text"]
+    assert value(scrape(baton.url), "baton_slack_api_errors_total", error="expired_trigger_id") == 1
     # And resume does bring it back, headline and all.
     baton.slack.command(AGENT, "resume")
     view = baton.fake.wait_for("views.open")[0].args["view"]
