@@ -70,7 +70,8 @@ def make_client(settings: Settings, *, retry: bool = True) -> WebClient:
     """The Web API client. With `retry`, dropped connections and Slack's 5xx are tried again
     at once, briefly: right for the listeners' calls (views.open), which have seconds to live.
     The outbox's sender has none: a post that reached Slack before the error would be posted
-    twice, so it tries again later, after checking what Slack already has. Rate limits are
+    twice, so it tries again later, after checking what Slack already has (its other calls,
+    safe to repeat, wait for that later attempt too: one rule for all it sends). Rate limits are
     never waited out inside a call: the outbox reschedules by Retry-After."""
     client = WebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url, timeout=10)
     if retry:

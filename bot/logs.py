@@ -13,6 +13,7 @@ import sys
 import threading
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from urllib.parse import quote
 
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
@@ -87,11 +88,13 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str, ensure_ascii=False)
 
 
-def database_password(url: str) -> str:
+def database_password(url: str) -> list[str]:
+    """The password in DATABASE_URL, as written in it (%-encoded) and as decoded."""
     try:
-        return make_url(url).password or ""
+        password = make_url(url).password or ""
     except ArgumentError:  # not a URL: nothing to take from it
-        return ""
+        return []
+    return [password, quote(password, safe="")]
 
 
 def configure_logging(settings: Settings) -> None:
@@ -103,7 +106,7 @@ def configure_logging(settings: Settings) -> None:
                 settings.slack_bot_token,
                 settings.slack_app_token,
                 settings.slack_signing_secret,
-                database_password(settings.database_url),
+                *database_password(settings.database_url),
             ]
         )
     )

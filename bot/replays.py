@@ -3,8 +3,9 @@
 bolt checks the signature and that the timestamp is within five minutes of now; inside that
 window, whoever captured a request could send it again and start a second handover. The
 signature is unique to its timestamp and body, so it is claimed, and a second request bearing
-it is refused. Slack's own retries carry X-Slack-Retry-Num, so they are not replays of each
-other; Baton answers them without a second effect.
+it is refused. Slack retries only slash commands and events (X-Slack-Retry-Num 1 to 3), which
+Baton answers without a second effect; that header is not signed, so it lets a copy through
+only for those kinds, and it never makes a new claim.
 
 Where the signatures are kept depends on the database. With PostgreSQL (replicas behind a
 load balancer) they are rows, so that a copy sent to another replica is refused too. With
@@ -55,8 +56,14 @@ class RecentSignatures:
             return True
 
 
+# What Slack retries; interactions (clicks, forms) it never sends twice.
+RETRIED_KINDS = ("command", "event")
+
+
 class ReplayGuard:
     def __init__(self, signing_secret: str, claim: Callable[[str], bool]):
+        if not signing_secret:  # anything signed with an empty key would pass
+            raise ValueError("a signing secret is needed to tell a replay")
         self.verifier = SignatureVerifier(signing_secret)
         self.claim = claim
 
@@ -65,11 +72,14 @@ class ReplayGuard:
         shared = db.engine.dialect.name != "sqlite"
         return cls(signing_secret, Receipts(db).claim if shared else RecentSignatures().claim)
 
-    def replayed(self, body: str, headers: dict[str, str]) -> bool:
-        """True when this correctly signed request was received before."""
+    def replayed(self, body: str, headers: dict[str, str], kind: str) -> bool:
+        """True when this correctly signed request was received before and is not Slack
+        retrying a command or an event."""
         signature = headers.get("x-slack-signature", "")
         timestamp = headers.get("x-slack-request-timestamp", "")
         if not timestamp.isdigit() or not self.verifier.is_valid(body, timestamp, signature):
             return False  # not Slack's: bolt refuses it, and it claims nothing
-        retry = headers.get("x-slack-retry-num", "0")
-        return not self.claim(f"signed:{signature}:{retry}")
+        if self.claim(f"signed:{signature}"):
+            return False
+        retry = headers.get("x-slack-retry-num", "")
+        return not (retry in ("1", "2", "3") and kind in RETRIED_KINDS)

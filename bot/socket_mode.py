@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import json
 import logging
-from time import time
+from time import perf_counter
 from typing import Any
 
 from slack_bolt import App
@@ -74,7 +74,7 @@ class BatonSocketModeHandler(SocketModeHandler):
             self._handle(client, req)
 
     def _handle(self, client: SocketModeClient, req: SocketModeRequest) -> None:
-        started = time()
+        started = perf_counter()
         kind = kind_of(req.payload or {})
         key = delivery_key(req)
         if not self.receipts.claim(key):
@@ -84,6 +84,7 @@ class BatonSocketModeHandler(SocketModeHandler):
                 req.retry_attempt,
             )
             self._ack(client, req, self.receipts.answer_of(key))
+            self.metrics.observe(kind, 200, perf_counter() - started)
             return
         resp = run_bolt_app(self.app, req)
         if resp.status != 200:  # refused or failed: a redelivery may try again
@@ -93,7 +94,7 @@ class BatonSocketModeHandler(SocketModeHandler):
             return
         payload = ack_payload(resp)
         self._ack(client, req, payload)
-        self.metrics.observe(kind, resp.status, time() - started)
+        self.metrics.observe(kind, resp.status, perf_counter() - started)
         self.receipts.answered(key, payload)
 
     @staticmethod

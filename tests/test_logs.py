@@ -8,6 +8,7 @@ import signal
 import sys
 import threading
 from types import SimpleNamespace
+from urllib.parse import quote
 
 from bot.logs import configure_logging
 from handover.settings import load_settings
@@ -56,8 +57,8 @@ def test_json_logs_through_every_path_and_no_secret_in_them(baton_process, fake_
 
 
 def test_the_database_password_is_redacted_too(env, monkeypatch, capsys):
-    password = "s3cret-Pa55word"
-    url = f"postgresql+psycopg://baton:{password}@db.example:5432/baton"
+    password = "s3cret/Pa55@word"  # written %-encoded in the URL
+    url = f"postgresql+psycopg://baton:{quote(password, safe='')}@db.example:5432/baton"
     monkeypatch.setenv("DATABASE_URL", url)
     # configure_logging takes over the root logger and the exception hooks: put them back.
     root = logging.getLogger()
@@ -68,6 +69,8 @@ def test_the_database_password_is_redacted_too(env, monkeypatch, capsys):
     configure_logging(load_settings(require_slack=True, env_file=None))
     logging.captureWarnings(False)
     logging.getLogger("sqlalchemy.pool").warning("could not connect to %s", url)
+    logging.getLogger("baton").warning("password %s refused", password)
     said = capsys.readouterr().err
     assert "could not connect to postgresql+psycopg://baton:[redacted]@db.example" in said
-    assert password not in said
+    assert "password [redacted] refused" in said
+    assert password not in said and quote(password, safe="") not in said

@@ -71,11 +71,11 @@ def test_the_slash_command_is_acked_and_opens_the_modal(start_socket_baton, fake
     assert baton.slack.command(AGENT, "help").text == HELP
     # Counted as over HTTP, and served on the health probe's port.
     url = baton.processes[0].url
+    # An envelope is counted just after its ack has gone.
+    wait_until(lambda: value(scrape(url), "baton_requests_in_flight") == 0)
     m = scrape(url)
     assert value(m, "baton_requests_total", kind="command", status="200") == 2
     assert value(m, "baton_ack_seconds_count", kind="command") == 2
-    # The second envelope's answer is recorded just after its ack.
-    wait_until(lambda: value(scrape(url), "baton_requests_in_flight") == 0)
 
 
 def test_a_whole_handover_and_its_acceptance_over_the_socket(start_socket_baton, fake_slack):
