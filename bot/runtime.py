@@ -11,7 +11,6 @@ from dataclasses import dataclass
 
 from slack_bolt import App
 from slack_bolt.error import BoltError
-from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.app import Services, build_app, make_client
@@ -62,9 +61,9 @@ class Runtime:
         self.db.dispose()
 
 
-def build_runtime(settings: Settings, client: WebClient | None = None) -> Runtime:
+def build_runtime(settings: Settings) -> Runtime:
     db = Database(settings.database_url)
-    client = client or make_client(settings)
+    client = make_client(settings)
     metrics = Metrics(db)
     services = Services(
         handovers=Handovers(db, settings),
