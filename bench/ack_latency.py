@@ -36,11 +36,11 @@ from slack_sdk import WebClient
 from sqlalchemy import insert, select
 
 from bench.seed import seed_incidents
-from bot.checklist_modal import step_view
-from handover.checklist import step
-from handover.db import Database, migrate
+from bot.slack.intake.modal import step_view
+from handover.checklist.definition import step
 from handover.models import Draft
 from handover.settings import OrgConfig
+from handover.store.db import Database, migrate
 from handover.times import utcnow
 from tests.conftest import free_port
 from tests.fake_slack import FakeSlack

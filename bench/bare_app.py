@@ -15,8 +15,8 @@ from slack_bolt import Ack, App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_sdk import WebClient
 
-from bot.app import LISTENER_THREADS
-from bot.server import make_http_server, stop_on_sigterm
+from bot.slack.app import LISTENER_THREADS
+from bot.slack.transport.server import make_http_server, stop_on_sigterm
 
 
 def main() -> None:

@@ -20,11 +20,17 @@ from pathlib import Path
 from sqlalchemy import func, insert, select
 
 from bench.seed import seed_incidents
-from handover.alarm import Alarm
-from handover.clock import ESCALATION, PHASE_REMINDER, UPDATE_DUE, UPDATE_REMINDER, Clock
-from handover.db import Database, migrate
+from handover.clock.alarm import Alarm
+from handover.clock.phase_clock import (
+    ESCALATION,
+    PHASE_REMINDER,
+    UPDATE_DUE,
+    UPDATE_REMINDER,
+    Clock,
+)
 from handover.models import Deadline
 from handover.settings import load_settings
+from handover.store.db import Database, migrate
 from handover.times import utcnow
 
 # Kinds whose firing never cancels another deadline, so that every one of them fires.

@@ -15,11 +15,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from bot.checklist_modal import step_view
 from bot.runtime import build_runtime
-from handover.checklist import STEP_IDS, step
-from handover.db import migrate
+from bot.slack.intake.modal import step_view
+from handover.checklist.definition import STEP_IDS, step
 from handover.settings import load_settings
+from handover.store.db import migrate
 from tests.fake_slack import FakeSlack
 
 

@@ -6,8 +6,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import func, insert, select
 
-from handover.db import Database
 from handover.models import Incident
+from handover.store.db import Database
 
 ANSWERS = {
     "headline": "E-mail down for all staff",

@@ -6,8 +6,8 @@ import sys
 
 import click
 
-from bot.drill import drill
-from bot.report import report
+from bot.terminal.drill import drill
+from bot.terminal.report import report
 from handover.settings import ConfigError, Settings, load_settings
 
 
@@ -55,7 +55,7 @@ def serve() -> None:
 def migrate() -> None:
     """Bring the database schema to the latest version (safe to repeat)."""
     settings = _settings(require_slack=False)
-    from handover.db import migrate as do_migrate
+    from handover.store.db import migrate as do_migrate
 
     try:
         do_migrate(settings.database_url)
@@ -74,7 +74,7 @@ def check() -> None:
     """Validate the configuration (and templates); exit non-zero with one line per problem."""
     settings = _settings(require_slack=True)
     org = settings.org
-    from handover.comms import check_templates
+    from handover.comms.templates import check_templates
 
     if problems := check_templates(org.templates_dir):
         _fail(problems)
@@ -96,7 +96,7 @@ def check() -> None:
 @click.option("--socket-mode", is_flag=True, help="A manifest for Socket Mode (no public URL).")
 def manifest(public_url: str | None, socket_mode: bool) -> None:
     """Print the Slack app manifest for PUBLIC_URL (like https://baton.example.com)."""
-    from bot.manifest import manifest_yaml
+    from bot.slack.manifest import manifest_yaml
 
     if not socket_mode and not public_url:
         _fail(

@@ -17,8 +17,8 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 
-from handover.db import Database
 from handover.models import Deadline, Incident
+from handover.store.db import Database
 
 log = logging.getLogger(__name__)
 

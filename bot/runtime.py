@@ -13,20 +13,20 @@ from slack_bolt import App
 from slack_bolt.error import BoltError
 from slack_sdk.errors import SlackApiError
 
-from bot.app import Services, build_app, make_client
-from bot.delivery import Deliverer
 from bot.metrics import Metrics
-from bot.replays import ReplayGuard
-from bot.server import health_app, make_http_server, stop_on_sigterm, wsgi_app
-from bot.socket_mode import BatonSocketModeHandler
-from handover.alarm import Alarm
-from handover.clock import Clock
-from handover.db import Database, migrate
-from handover.incidents import Incidents
-from handover.notices import Notices
-from handover.receipts import Receipts
-from handover.service import Handovers
+from bot.slack.app import Services, build_app, make_client
+from bot.slack.delivery import Deliverer
+from bot.slack.transport.replays import ReplayGuard
+from bot.slack.transport.server import health_app, make_http_server, stop_on_sigterm, wsgi_app
+from bot.slack.transport.socket_mode import BatonSocketModeHandler
+from handover.clock.alarm import Alarm
+from handover.clock.phase_clock import Clock
+from handover.comms.notices import Notices
+from handover.handovers import Handovers
+from handover.ownership.incidents import Incidents
 from handover.settings import Settings
+from handover.store.db import Database, migrate
+from handover.store.receipts import Receipts
 
 log = logging.getLogger("baton")
 

@@ -4,8 +4,8 @@ import os
 
 from alembic import context
 
-from handover.db import make_engine
 from handover.models import Base
+from handover.store.db import make_engine
 
 config = context.config
 target_metadata = Base.metadata
@@ -35,7 +35,7 @@ def run_migrations_online() -> None:
     with engine.connect() as connection:
         sqlite = connection.dialect.name == "sqlite"
         # SQLite cannot ALTER most things: batch mode rebuilds tables instead. Its DDL is
-        # transactional too: one transaction (BEGIN IMMEDIATE, handover/db.py) holds the write
+        # transactional too: one transaction (BEGIN IMMEDIATE, handover/store/db.py) holds the write
         # lock from reading the version to the last step, so replicas starting together
         # migrate one after the other, and the later ones find the schema at head.
         context.configure(

@@ -16,11 +16,11 @@ from pathlib import Path
 import pytest
 
 from bot.runtime import Runtime, build_runtime
-from bot.server import make_http_server
-from handover.db import Database, migrate
-from handover.incidents import Incidents
-from handover.service import Handovers
+from bot.slack.transport.server import make_http_server
+from handover.handovers import Handovers
+from handover.ownership.incidents import Incidents
 from handover.settings import Settings, load_settings
+from handover.store.db import Database, migrate
 from tests.fake_slack import FakeSlack
 from tests.postgres import PostgresServer, PostgresUnavailable
 from tests.slack_user import SlackSender

@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 from jinja2 import UndefinedError
 
-from bot.mrkdwn import SLACK
-from handover.checklist import FIELDS, Kind
-from handover.comms import (
+from bot.slack.mrkdwn import SLACK
+from handover.checklist.definition import FIELDS, Kind
+from handover.comms.templates import (
     KINDS,
     PLAIN,
     Details,

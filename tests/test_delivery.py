@@ -9,12 +9,12 @@ from types import SimpleNamespace
 
 import pytest
 
-from bot.app import make_client
-from bot.delivery import METADATA_EVENT, Deliverer
-from handover import outbox
-from handover.db import Database, migrate
+from bot.slack.app import make_client
+from bot.slack.delivery import METADATA_EVENT, Deliverer
 from handover.models import Incident, Outbox
 from handover.settings import load_settings
+from handover.store import outbox
+from handover.store.db import Database, migrate
 from handover.times import utcnow
 from tests.conftest import MIM_CHANNEL, SECRET
 from tests.fake_slack import Failure, dm

@@ -6,12 +6,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from handover import answers
-from handover.checklist import FIELDS, STEPS, step
-from handover.durations import humanize, parse_duration
-from handover.priority import priority_for, propose
-from handover.quality import assess, band
+from handover.checklist import answers
+from handover.checklist.definition import FIELDS, STEPS, step
+from handover.checklist.priority import priority_for, propose
+from handover.checklist.quality import assess, band
 from handover.settings import OrgConfig
+from handover.times import humanize, parse_duration
 
 ORG = OrgConfig()
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)

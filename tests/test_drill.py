@@ -14,17 +14,17 @@ import pexpect
 import pytest
 from sqlalchemy import select
 
-from bot.cards import card
-from bot.mrkdwn import SLACK
-from handover import answers
-from handover.checklist import FIELDS, STEPS
-from handover.comms import Details, render
-from handover.db import Database
+from bot.slack.mrkdwn import SLACK
+from bot.slack.ownership.card import card
+from handover.checklist import answers
+from handover.checklist.definition import FIELDS, STEPS
+from handover.checklist.typed_answers import TypedError, as_typed, parse_typed
+from handover.comms.templates import Details, render
+from handover.drill.scenario import load_scenario, scenario_files
 from handover.models import Incident
-from handover.scenario import load_scenario, scenario_files
 from handover.settings import OrgConfig, load_settings
+from handover.store.db import Database
 from handover.times import plain_time, utcnow
-from handover.typed import TypedError, as_typed, parse_typed
 from tests.flows import STEP1, open_checklist, submit
 from tests.test_domain import full_answers
 

@@ -10,8 +10,8 @@ from urllib.parse import urlencode
 
 import pytest
 
-from bot.replays import RecentSignatures
-from bot.server import HTTP_THREADS
+from bot.slack.transport.replays import RecentSignatures
+from bot.slack.transport.server import HTTP_THREADS
 from handover.models import Event
 from tests.conftest import AGENT, MIM, MIM_CHANNEL
 from tests.flows import hand_over, incident, wait_until

@@ -12,8 +12,8 @@ import time
 
 import pytest
 
+from handover.clock.deadlines import UPDATE_KINDS
 from handover.models import Deadline, Event
-from handover.schedule import UPDATE_KINDS
 from tests.conftest import AGENT, MIM, MIM2, STAKEHOLDER_CHANNEL
 from tests.fake_slack import dm
 from tests.flows import (

@@ -8,8 +8,8 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, inspect, text
 
-from handover.db import alembic_config, migrate
 from handover.models import Base
+from handover.store.db import alembic_config, migrate
 
 pytestmark = pytest.mark.both_databases
 

@@ -47,9 +47,9 @@ from typing import Any
 import pexpect
 import pytest
 
-from handover.db import Database, migrate
+from handover.checklist.quality import assess
 from handover.models import Event, Incident
-from handover.quality import assess
+from handover.store.db import Database, migrate
 from handover.times import to_iso, utcnow
 
 LONDON_1, LONDON_2, LEEDS, NOBODY = "U0LON0001", "U0LON0002", "U0LDS0001", "U0OTHER01"

@@ -16,7 +16,7 @@ from types import SimpleNamespace
 import pytest
 from sqlalchemy import create_engine, text
 
-from bot.app import HELP
+from bot.slack.app import HELP
 from tests.conftest import AGENT, MIM
 from tests.flows import (
     STEP1,
@@ -139,7 +139,8 @@ def test_a_lost_connection_is_reopened_and_the_handover_goes_on(
     opened = socket_mode.opened
     # Slack ends the connection (or asks the app to move to a new one) mid-handover.
     getattr(socket_mode, how)()
-    # Usually within a second; a refresh can take up to 10 s (see bot/socket_mode.py).
+    # Usually within a second; a refresh can take up to 10 s
+    # (see bot/slack/transport/socket_mode.py).
     socket_mode.wait_connected(opened + 1, timeout=20)
     assert len(fake_slack.calls_to("apps.connections.open")) > urls_asked  # a new URL
     view = submit(baton, view, STEP2)["view"]

@@ -1,0 +1,126 @@
+"""Stakeholder notices in Slack: send, edit (before or after sending), draft an update on
+demand, and the executive summary. Listeners ack first; refusals say who can do it."""
+
+from __future__ import annotations
+
+import json
+
+from slack_bolt import Ack, App, Respond
+from slack_sdk import WebClient
+
+from bot.slack.comms import views
+from bot.slack.mrkdwn import SLACK, escape
+from bot.slack.ownership import card
+from bot.slack.permissions import AcceptPolicy
+from bot.slack.responses import answer, ephemeral, finish, refusal_text, value_of
+from handover.comms.notices import Notices, security_suspected
+from handover.outcomes import NOT_FOUND, Outcome
+from handover.ownership.incidents import Incidents
+from handover.settings import Settings
+
+ACTION = "v"
+
+
+def summary_text(notices: Notices, incident) -> str:
+    notice = notices.summary(incident, SLACK)
+    return card.truncate(f"*{notice.subject}*\n{notice.body}", 3000)
+
+
+def register_notice_actions(
+    app: App, settings: Settings, notices: Notices, incidents: Incidents, policy: AcceptPolicy
+) -> None:
+    def may_act_unowned(incident, user: str, client: WebClient) -> bool:
+        """Before anyone owns the incident, those allowed to accept may send its comms."""
+        return incident.owner_id is not None or policy.allows(user, client)
+
+    def send(body: dict, respond: Respond, client: WebClient, broad: bool) -> None:
+        user = body["user"]["id"]
+        found = notices.get(value_of(body))
+        if found is None:
+            ephemeral(respond, refusal_text(Outcome(False, refusal=NOT_FOUND), "send it"))
+            return
+        notice, incident = found
+        if not may_act_unowned(incident, user, client):
+            incidents.not_allowed(incident.id, user, "send")
+            ephemeral(
+                respond, f"Only {policy.who()} can send comms for an incident nobody owns yet."
+            )
+            return
+        restricted = settings.org.restricted_channel
+        channel = (
+            restricted
+            if security_suspected(incident) and restricted and not broad
+            else settings.stakeholder_channel
+        )
+        outcome = notices.send(notice.id, user, channel, confirmed=broad, target=SLACK)
+        answer(respond, outcome, "send comms")
+
+    @app.action(views.SEND)
+    def send_clicked(ack: Ack, body: dict, respond: Respond, client: WebClient) -> None:
+        ack()
+        send(body, respond, client, broad=False)
+
+    @app.action(views.SEND_BROAD)
+    def send_broad_clicked(ack: Ack, body: dict, respond: Respond, client: WebClient) -> None:
+        ack()  # this button sits behind a confirmation dialog: the click is the confirmation
+        send(body, respond, client, broad=True)
+
+    @app.action(views.EDIT)
+    def edit_clicked(ack: Ack, body: dict, respond: Respond, client: WebClient) -> None:
+        ack()
+        found = notices.get(value_of(body))
+        user = body["user"]["id"]
+        if found is None:
+            ephemeral(respond, refusal_text(Outcome(False, refusal=NOT_FOUND), "edit it"))
+            return
+        notice, incident = found
+        if incident.owner_id not in (None, user) or not may_act_unowned(incident, user, client):
+            incidents.not_allowed(incident.id, user, "edit")
+            owner = f"<@{incident.owner_id}>" if incident.owner_id else policy.who()
+            ephemeral(respond, f"Only {owner} can edit the comms of *{incident.reference}*.")
+            return
+        client.views_open(trigger_id=body["trigger_id"], view=views.edit_modal(notice))
+
+    @app.view_submission(views.EDIT_MODAL)
+    def edit_submitted(ack: Ack, body: dict, view: dict) -> None:
+        meta = json.loads(view["private_metadata"])
+        values = view["state"]["values"]
+        subject = values["subject"][ACTION].get("value") or ""
+        text = values["body"][ACTION].get("value") or ""
+        outcome = notices.edit(meta["notice"], body["user"]["id"], subject, text, escape)
+        finish(ack, outcome, "body", "edit the comms")
+
+    @app.action(card.DRAFT_UPDATE)
+    def draft_update_clicked(ack: Ack, body: dict, respond: Respond, client: WebClient) -> None:
+        ack()
+        allowed = incidents.check_owner(value_of(body), body["user"]["id"], "draft_update")
+        if not allowed.ok:
+            ephemeral(respond, refusal_text(allowed, "draft an update"))
+            return
+        incident = allowed.incident
+        view = views.draft_update_modal(incident, notices.last_doing(incident.id))
+        client.views_open(trigger_id=body["trigger_id"], view=view)
+
+    @app.view_submission(views.DRAFT_UPDATE_MODAL)
+    def draft_update_submitted(ack: Ack, body: dict, view: dict) -> None:
+        meta = json.loads(view["private_metadata"])
+        values = view["state"]["values"]
+        state = (values["state"][ACTION].get("selected_option") or {}).get("value")
+        outcome = notices.request(
+            meta["incident"],
+            body["user"]["id"],
+            "update",
+            state=state,
+            doing=values["doing"][ACTION].get("value") or "",
+            eta=values["eta"][ACTION].get("value") or "",
+        )
+        finish(ack, outcome, "doing", "draft an update")
+
+    @app.action(card.SUMMARY)
+    def summary_clicked(ack: Ack, body: dict, respond: Respond) -> None:
+        ack()
+        incident = incidents.get(value_of(body))
+        if incident is None:
+            ephemeral(respond, refusal_text(Outcome(False, refusal=NOT_FOUND), "see it"))
+            return
+        ephemeral(respond, summary_text(notices, incident))

@@ -1,0 +1,254 @@
+"""Block Kit for stakeholder notices: the draft in the card's thread, the published message, and
+the edit modal."""
+
+from __future__ import annotations
+
+import html
+import json
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    ButtonElement,
+    ConfirmObject,
+    ContextBlock,
+    InputBlock,
+    MarkdownTextObject,
+    PlainTextInputElement,
+    SectionBlock,
+    StaticSelectElement,
+)
+from slack_sdk.models.blocks.basic_components import Option
+from slack_sdk.models.views import View
+
+from bot.slack.mrkdwn import slack_time
+from bot.slack.ownership.card import SECTION_LIMIT, truncate
+from handover.comms.notices import SUPERSEDED, security_suspected
+from handover.comms.templates import STATES
+from handover.models import Incident, Notice
+from handover.settings import Settings
+
+SEND = "notice_send"
+SEND_BROAD = "notice_send_broad"  # only behind a confirmation dialog
+EDIT = "notice_edit"
+EDIT_MODAL = "notice_edit_modal"
+DRAFT_UPDATE_MODAL = "incident_draft_update_modal"
+KIND_NAMES = {
+    "initial": "initial notice",
+    "update": "update",
+    "resolution": "resolution notice",
+    "summary": "executive summary",
+}
+ACTION = "v"
+
+
+def _md(text: str) -> MarkdownTextObject:
+    return MarkdownTextObject(text=text, verbatim=True)
+
+
+def body_sections(body: str) -> list[SectionBlock]:
+    """A long body over several sections (Slack: 3,000 characters each), split at lines."""
+    sections, chunk = [], ""
+    for line in body.split("\n"):
+        if chunk and len(chunk) + len(line) + 1 > SECTION_LIMIT:
+            sections.append(chunk)
+            chunk = ""
+        chunk = f"{chunk}\n{line}" if chunk else line
+    sections.append(chunk or " ")
+    return [SectionBlock(text=_md(truncate(part))) for part in sections[:40]]
+
+
+def _button(
+    text: str,
+    action_id: str,
+    notice: Notice,
+    style: str | None = None,
+    confirm: ConfirmObject | None = None,
+) -> ButtonElement:
+    return ButtonElement(
+        text=text, action_id=action_id, value=str(notice.id), style=style, confirm=confirm
+    )
+
+
+def _broad_confirm(settings: Settings) -> ConfirmObject:
+    return ConfirmObject(
+        title="Send to all stakeholders?",
+        text=(
+            "A security or data breach is suspected. This notice will go to every "
+            "stakeholder. Are you sure it says nothing that should stay restricted?"
+        ),
+        confirm="Send to everyone",
+        deny="Cancel",
+        style="danger",
+    )
+
+
+def send_controls(notice: Notice, incident: Incident, settings: Settings) -> list:
+    restricted = settings.org.restricted_channel
+    if not security_suspected(incident):
+        buttons = [_button("Send to stakeholders", SEND, notice, "primary")]
+    elif restricted:
+        buttons = [
+            _button("Send to restricted channel", SEND, notice, "primary"),
+            _button(
+                "Send to all stakeholders…", SEND_BROAD, notice, confirm=_broad_confirm(settings)
+            ),
+        ]
+    else:
+        buttons = [
+            _button(
+                "Send to all stakeholders…",
+                SEND_BROAD,
+                notice,
+                "danger",
+                confirm=_broad_confirm(settings),
+            )
+        ]
+    return [*buttons, _button("Edit", EDIT, notice)]
+
+
+def draft_message(notice: Notice, incident: Incident, settings: Settings) -> tuple[str, list]:
+    """The draft as the managers see it in the card's thread, with its controls."""
+    kind = KIND_NAMES[notice.kind]
+    if notice.status == "sent":
+        edited = f" · edited {len(notice.edits)}×" if notice.edits else ""
+        status = (
+            f":white_check_mark: *{kind.capitalize()} sent* by <@{notice.sent_by}> "
+            f"{slack_time(notice.sent_at)} to <#{notice.channel}>{edited}"
+        )
+    elif notice.status == SUPERSEDED:
+        status = f":fast_forward: *Superseded* by a newer draft of the {kind} (below)."
+    else:
+        status = (
+            f":memo: *Draft {kind}* for {incident.reference}: check it, edit it if "
+            "needed, then send."
+        )
+    blocks: list = [SectionBlock(text=_md(status))]
+    if notice.status == "draft" and security_suspected(incident):
+        blocks.append(
+            SectionBlock(
+                text=_md(
+                    ":lock: *Security or data breach suspected:* broad comms are held back. "
+                    + (
+                        "Send it to the restricted channel; sending to all stakeholders needs your "
+                        "confirmation."
+                        if settings.org.restricted_channel
+                        else "Sending to all stakeholders needs your explicit confirmation."
+                    )
+                )
+            )
+        )
+    blocks.append(SectionBlock(text=_md(truncate(f"*Subject:* {notice.subject}"))))
+    blocks.extend(body_sections(notice.body_mrkdwn))
+    if notice.changes and notice.kind == "update":
+        blocks.append(
+            ContextBlock(
+                elements=[
+                    _md(
+                        "Changed since the last notice: "
+                        + "; ".join(
+                            f"{c['label']}: {c['before']} → {c['after']}" for c in notice.changes
+                        )
+                    )
+                ]
+            )
+        )
+    if notice.status == "draft":
+        blocks.append(
+            ActionsBlock(
+                block_id="notice_actions", elements=send_controls(notice, incident, settings)
+            )
+        )
+    elif notice.status == "sent":
+        blocks.append(
+            ActionsBlock(
+                block_id="notice_actions", elements=[_button("Edit sent notice", EDIT, notice)]
+            )
+        )
+    text = f"{status} {notice.subject}"
+    return truncate(text), [b.to_dict() for b in blocks]
+
+
+def published_message(notice: Notice) -> tuple[str, list]:
+    blocks = [
+        SectionBlock(text=_md(truncate(f"*{notice.subject}*"))),
+        *body_sections(notice.body_mrkdwn),
+    ]
+    # The fallback text is mrkdwn too (notifications): the escaped body, never the plain one.
+    text = truncate(f"{notice.subject}\n\n{notice.body_mrkdwn}")
+    return text, [b.to_dict() for b in blocks]
+
+
+def edit_modal(notice: Notice) -> dict:
+    subject = html.unescape(notice.subject)  # the modal shows plain text: no Slack entities
+    sent = notice.status == "sent"
+    hint = (
+        "Saving edits the message already published, in place."
+        if sent
+        else "Plain text: what you type is shown exactly as typed."
+    )
+    return View(
+        type="modal",
+        callback_id=EDIT_MODAL,
+        title="Edit sent notice" if sent else "Edit draft",
+        submit="Save",
+        close="Cancel",
+        private_metadata=json.dumps({"notice": notice.id}),
+        blocks=[
+            InputBlock(
+                block_id="subject",
+                label="Subject",
+                element=PlainTextInputElement(
+                    action_id=ACTION, initial_value=subject[:150], max_length=150
+                ),
+            ),
+            InputBlock(
+                block_id="body",
+                label="Message",
+                hint=hint,
+                element=PlainTextInputElement(
+                    action_id=ACTION,
+                    multiline=True,
+                    initial_value=notice.body_plain[:3000],
+                    max_length=3000,
+                ),
+            ),
+        ],
+    ).to_dict()
+
+
+def draft_update_modal(incident: Incident, doing: str) -> dict:
+    options = [Option(value=k, label=v) for k, v in STATES.items() if k != "resolved"]
+    current = next((o for o in options if o.value == incident.stakeholder_state), options[0])
+    return View(
+        type="modal",
+        callback_id=DRAFT_UPDATE_MODAL,
+        title="Draft an update",
+        submit="Draft",
+        close="Cancel",
+        private_metadata=json.dumps({"incident": incident.id}),
+        blocks=[
+            InputBlock(
+                block_id="state",
+                label="Where things stand",
+                element=StaticSelectElement(
+                    action_id=ACTION, options=options, initial_option=current
+                ),
+            ),
+            InputBlock(
+                block_id="doing",
+                label="What we are doing",
+                optional=True,
+                hint="Kept for the next updates until you change it.",
+                element=PlainTextInputElement(
+                    action_id=ACTION, multiline=True, initial_value=doing or None, max_length=1000
+                ),
+            ),
+            InputBlock(
+                block_id="eta",
+                label="Expected resolution",
+                optional=True,
+                hint='Leave empty for "not yet known". Never guess.',
+                element=PlainTextInputElement(action_id=ACTION, max_length=100),
+            ),
+        ],
+    ).to_dict()

@@ -1,0 +1,125 @@
+"""App Home: what is going on, for everyone; your incidents first; your drafts to resume."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from slack_bolt import Ack, App
+from slack_sdk import WebClient
+from slack_sdk.models.blocks import (
+    ButtonElement,
+    ContextBlock,
+    DividerBlock,
+    HeaderBlock,
+    MarkdownTextObject,
+    SectionBlock,
+)
+from slack_sdk.models.views import View
+
+from bot.slack.intake import modal
+from bot.slack.mrkdwn import escape, slack_time
+from bot.slack.ownership.card import BAND_DOT, status_line, truncate
+from handover.checklist.definition import step
+from handover.handovers import Handovers
+from handover.models import Draft, Incident
+from handover.ownership.incidents import Incidents
+from handover.settings import Settings
+from handover.times import utcnow
+
+RESUME = "home_resume"
+MAX_LISTED = 15  # a Home tab holds 100 blocks: keep every list short
+
+
+def _md(text: str) -> MarkdownTextObject:
+    return MarkdownTextObject(text=truncate(text), verbatim=True)
+
+
+def _incident(incident: Incident, settings: Settings, now: datetime) -> SectionBlock:
+    return SectionBlock(
+        text=_md(
+            f"*{incident.reference}* · {incident.priority} · {escape(incident.headline)}\n"
+            f"{status_line(incident, settings, now)}"
+        )
+    )
+
+
+def _draft(draft: Draft) -> list:
+    headline = draft.answers.get("headline") or "(no headline yet)"
+    return [
+        SectionBlock(
+            text=_md(
+                f"{escape(str(headline))}\nLast saved {slack_time(draft.updated_at)}"
+                f" · at step: {step(draft.step).title.lower()}"
+            ),
+            accessory=ButtonElement(text="Resume", action_id=RESUME, value=str(draft.id)),
+        ),
+    ]
+
+
+def home_view(
+    user: str,
+    active: list[Incident],
+    drafts: list[Draft],
+    recent: list[Incident],
+    settings: Settings,
+    now: datetime,
+) -> dict:
+    mine = [i for i in active if i.owner_id == user]
+    others = [i for i in active if i.owner_id != user]
+    blocks: list = [HeaderBlock(text="Major incidents")]
+    if mine:
+        blocks.append(SectionBlock(text=_md("*Yours*")))
+        blocks += [_incident(i, settings, now) for i in mine[:MAX_LISTED]]
+    blocks.append(SectionBlock(text=_md("*Active now*" if not mine else "*Others active now*")))
+    if others:
+        blocks += [_incident(i, settings, now) for i in others[:MAX_LISTED]]
+    else:
+        blocks.append(SectionBlock(text=_md("None. Type `/major-incident` to hand one over.")))
+    if drafts:
+        blocks += [DividerBlock(), SectionBlock(text=_md("*Your unfinished handovers*"))]
+        for draft in drafts[:5]:
+            blocks += _draft(draft)
+    if recent:
+        blocks += [DividerBlock(), SectionBlock(text=_md("*Your recent handovers*"))]
+        for incident in recent:
+            blocks.append(
+                SectionBlock(
+                    text=_md(
+                        f"*{incident.reference}* · {escape(incident.headline)} · handover quality "
+                        f"{BAND_DOT[incident.quality_band]} {incident.quality_score} % · "
+                        f"{incident.status.replace('_', ' ')}"
+                    )
+                )
+            )
+    blocks.append(ContextBlock(elements=[_md(f"Updated {slack_time(now)}")]))
+    return View(type="home", blocks=blocks).to_dict()
+
+
+def register_home(app: App, settings: Settings, handovers: Handovers, incidents: Incidents) -> None:
+    @app.event("app_home_opened")
+    def home_opened(event: dict, client: WebClient) -> None:
+        if event.get("tab", "home") != "home":
+            return
+        user = event["user"]
+        view = home_view(
+            user,
+            incidents.active(),
+            handovers.open_drafts(user),
+            handovers.recent(user),
+            settings,
+            utcnow(),
+        )
+        client.views_publish(user_id=user, view=view)
+
+    @app.action(RESUME)
+    def resume_clicked(ack: Ack, body: dict, client: WebClient) -> None:
+        ack()
+        user = body["user"]["id"]
+        draft = next(
+            (d for d in handovers.open_drafts(user) if str(d.id) == body["actions"][0]["value"]),
+            None,
+        )
+        if draft is None:  # handed over or gone since the Home tab was drawn
+            return
+        view = modal.draft_view(draft, settings.org)
+        client.views_open(trigger_id=body["trigger_id"], view=view)

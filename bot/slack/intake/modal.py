@@ -1,0 +1,370 @@
+"""The checklist modal, built from the one checklist definition (handover/checklist/definition.py).
+
+Block ids are `f:<field>` for a field's main input and `f:<field>:<part>` for its companions
+(a time's flags, a yes-answer's detail, a priority's reason); every action id is `v`.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from slack_sdk.models.blocks import (
+    CheckboxesElement,
+    DateTimePickerElement,
+    DividerBlock,
+    InputBlock,
+    MarkdownTextObject,
+    Option,
+    PlainTextInputElement,
+    RadioButtonsElement,
+    SectionBlock,
+    StaticMultiSelectElement,
+    StaticSelectElement,
+)
+from slack_sdk.models.views import View
+
+from bot.slack.mrkdwn import ERROR_LIMIT, escape, truncate
+from handover.checklist.definition import (
+    STEP_IDS,
+    UNKNOWN,
+    Field,
+    Kind,
+    Step,
+    options_for,
+    step,
+)
+from handover.checklist.definition import Option as ChecklistOption
+from handover.handovers import Handovers, Review
+from handover.models import Draft
+from handover.settings import OrgConfig
+from handover.times import parse_time
+
+CALLBACK_ID = "handover_step"
+ACTION = "v"
+DATETIME_FLAGS = {"approximate": "Approximate", UNKNOWN: "Not known", "none": ""}
+TRISTATE = (("yes", "Yes"), ("no", "No"), (UNKNOWN, "Unknown"))
+DETAIL_LENGTH = 500  # a yes-answer's detail, a priority's reason
+REFS_LENGTH = 1000
+
+
+def block_id(field_id: str, part: str = "") -> str:
+    return f"f:{field_id}:{part}" if part else f"f:{field_id}"
+
+
+def _option(option_id: str, label: str) -> Option:
+    return Option(value=option_id, label=label[:75])
+
+
+def _prefill(text: Any, max_length: int) -> str | None:
+    """A saved answer as an input's initial value. Slack refuses the whole view when it is
+    longer than the input allows; only a forged request can have saved such text (Slack's
+    client stops at max_length), and the draft keeps it in full."""
+    return str(text)[:max_length] if text else None
+
+
+def _datetime_flag_options(f: Field) -> list[Option]:
+    flags = []
+    if f.approximate:
+        flags.append(_option("approximate", "Approximate"))
+    if f.none_label:
+        flags.append(_option("none", f.none_label))
+    if f.allow_unknown:
+        flags.append(_option(UNKNOWN, "Not known"))
+    return flags
+
+
+def field_blocks(f: Field, value: Any, org: OrgConfig) -> list[dict]:
+    """The input block(s) for one field, pre-filled with its saved value.
+
+    slack_sdk's models validate every object as they serialise, which was half of the CPU
+    of a checklist step: the blocks are built once per field, value and choices, kept as JSON,
+    and each view gets its own copy (json.loads copies faster than copy.deepcopy).
+    """
+    key = json.dumps(value, sort_keys=True, default=str)
+    return json.loads(_field_blocks(f, key, options_for(f, org)))
+
+
+@functools.lru_cache(maxsize=1024)
+def _field_blocks(f: Field, value_json: str, choices: tuple[ChecklistOption, ...]) -> str:
+    models = _field_models(f, json.loads(value_json), choices)
+    return json.dumps([block.to_dict() for block in models])
+
+
+def _field_models(f: Field, value: Any, choices: tuple[ChecklistOption, ...]) -> list:
+    optional = not f.required
+    if f.kind in (Kind.TEXT, Kind.LONG_TEXT):
+        element = PlainTextInputElement(
+            action_id=ACTION,
+            multiline=f.kind == Kind.LONG_TEXT,
+            initial_value=_prefill(value, f.max_length),
+            max_length=f.max_length,
+            placeholder='Type "unknown" if not known' if f.allow_unknown else None,
+        )
+        return [
+            InputBlock(
+                block_id=block_id(f.id),
+                label=f.label,
+                element=element,
+                hint=f.hint or None,
+                optional=optional,
+            )
+        ]
+    if f.kind in (Kind.CHOICE, Kind.MULTI):
+        opts = [_option(o.id, o.label) for o in choices]
+        by_id = {o.value: o for o in opts}
+        if f.kind == Kind.CHOICE:
+            element = StaticSelectElement(
+                action_id=ACTION,
+                options=opts,
+                placeholder="Choose",
+                initial_option=by_id.get(value) if value else None,
+            )
+        else:
+            initial = [by_id[v] for v in (value or []) if v in by_id]
+            element = StaticMultiSelectElement(
+                action_id=ACTION,
+                options=opts,
+                placeholder="Choose one or more",
+                initial_options=initial or None,
+            )
+        return [
+            InputBlock(
+                block_id=block_id(f.id),
+                label=f.label,
+                element=element,
+                hint=f.hint or None,
+                optional=optional,
+            )
+        ]
+    if f.kind == Kind.DATETIME:
+        at = value.get("at") if isinstance(value, dict) else None
+        picker = DateTimePickerElement(
+            action_id=ACTION,
+            initial_date_time=int(parse_time(at).timestamp()) if at else None,
+        )
+        flag_opts = _datetime_flag_options(f)
+        chosen = []
+        if isinstance(value, dict) and value.get("approximate"):
+            chosen.append("approximate")
+        elif value in (UNKNOWN, "none"):
+            chosen.append(value)
+        initial = [o for o in flag_opts if o.value in chosen]
+        return [
+            InputBlock(
+                block_id=block_id(f.id),
+                label=f.label,
+                element=picker,
+                optional=True,
+                hint=f.hint or None,
+            ),
+            InputBlock(
+                block_id=block_id(f.id, "flags"),
+                label=" ",
+                optional=True,
+                element=CheckboxesElement(
+                    action_id=ACTION, options=flag_opts, initial_options=initial or None
+                ),
+            ),
+        ]
+    if f.kind == Kind.TRISTATE:
+        opts = [_option(i, label) for i, label in TRISTATE]
+        answer = value.get("answer") if isinstance(value, dict) else None
+        return [
+            InputBlock(
+                block_id=block_id(f.id),
+                label=f.label,
+                optional=optional,
+                element=RadioButtonsElement(
+                    action_id=ACTION,
+                    options=opts,
+                    initial_option=next((o for o in opts if o.value == answer), None),
+                ),
+            ),
+            InputBlock(
+                block_id=block_id(f.id, "detail"),
+                label=f"If yes: {f.detail_label}",
+                optional=True,
+                element=PlainTextInputElement(
+                    action_id=ACTION,
+                    max_length=DETAIL_LENGTH,
+                    initial_value=_prefill((value or {}).get("detail"), DETAIL_LENGTH),
+                ),
+            ),
+        ]
+    if f.kind == Kind.REFS:
+        raw = value.get("raw") if isinstance(value, dict) else None
+        return [
+            InputBlock(
+                block_id=block_id(f.id),
+                label=f.label,
+                optional=True,
+                hint=f.hint or None,
+                element=PlainTextInputElement(
+                    action_id=ACTION,
+                    initial_value=_prefill(raw, REFS_LENGTH),
+                    max_length=REFS_LENGTH,
+                ),
+            )
+        ]
+    if f.kind == Kind.PRIORITY:
+        opts = [_option(o.id, o.label) for o in f.options]
+        chosen = value["value"] if isinstance(value, dict) else None
+        return [
+            InputBlock(
+                block_id=block_id(f.id),
+                label=f.label,
+                element=StaticSelectElement(
+                    action_id=ACTION,
+                    options=opts,
+                    initial_option=next((o for o in opts if o.value == chosen), None),
+                ),
+            ),
+            InputBlock(
+                block_id=block_id(f.id, "reason"),
+                label="Reason, if you change it",
+                optional=True,
+                element=PlainTextInputElement(
+                    action_id=ACTION,
+                    max_length=DETAIL_LENGTH,
+                    initial_value=_prefill((value or {}).get("reason"), DETAIL_LENGTH),
+                ),
+            ),
+        ]
+    raise ValueError(f"no Block Kit for {f.kind}")
+
+
+def _review_summary(review: Review) -> list:
+    q, p = review.quality, review.proposal
+    dot = {"green": "🟢", "amber": "🟠", "red": "🔴"}[q.band]
+    lines = [
+        f"*Proposed priority: {p.priority}*: {escape(p.explanation)}.",
+        f"*Handover quality: {dot} {q.score} %* ({q.band}).",
+    ]
+    if q.gaps:
+        names = ", ".join(f"{g.label.lower()} ({g.answer})" for g in q.gaps[:12])
+        more = f" and {len(q.gaps) - 12} more" if len(q.gaps) > 12 else ""
+        lines.append(f"Gaps: {escape(names)}{more}.")
+        lines.append(
+            "You can go back and fill them, or hand over now: the incident manager "
+            "fills the rest. Nothing is sent back to you."
+        )
+    return [
+        SectionBlock(text=MarkdownTextObject(text="\n".join(lines), verbatim=True)),
+        DividerBlock(),
+    ]
+
+
+def step_view(
+    the_step: Step,
+    draft_id: int,
+    values: dict[str, Any],
+    org: OrgConfig,
+    review: Review | None = None,
+    notice: str = "",
+) -> dict:
+    """The modal for one checklist step, filled with the draft's values."""
+    number = STEP_IDS.index(the_step.id) + 1
+    last = number == len(STEP_IDS)
+    header = (
+        f"*Step {number} of {len(STEP_IDS)}: {the_step.title}.* "
+        "Saved at every step: close this and `/major-incident resume` brings it back."
+    )
+    blocks: list = [
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": header, "verbatim": True}]}
+    ]
+    if notice:
+        blocks.append(
+            SectionBlock(
+                text=MarkdownTextObject(text=truncate(f":warning: {notice}"), verbatim=True)
+            )
+        )
+    if review is not None:
+        blocks.extend(_review_summary(review))
+    for f in the_step.fields:
+        value = values.get(f.id)
+        if f.kind == Kind.PRIORITY and value is None and review is not None:
+            value = {"value": review.proposal.priority, "reason": ""}
+        blocks.extend(field_blocks(f, value, org))
+    # Put together as a dict: View(...) would parse and validate the field blocks again.
+    return {
+        "type": "modal",
+        "callback_id": CALLBACK_ID,
+        "title": _plain(f"Major incident {number}/{len(STEP_IDS)}"),
+        "submit": _plain("Hand over" if last else "Next"),
+        "close": _plain("Save and close"),
+        "notify_on_close": True,
+        "private_metadata": json.dumps({"draft": draft_id, "step": the_step.id}),
+        "blocks": [b if isinstance(b, dict) else b.to_dict() for b in blocks],
+    }
+
+
+def _plain(text: str) -> dict:
+    return {"type": "plain_text", "text": text, "emoji": True}
+
+
+def draft_view(draft: Draft, org: OrgConfig) -> dict:
+    """The modal at the step where the draft was left (the review shows the score and gaps)."""
+    review = Handovers.review(draft.answers) if draft.step == "review" else None
+    return step_view(step(draft.step), draft.id, draft.answers, org, review=review)
+
+
+def read_state(the_step: Step, state_values: dict[str, Any]) -> dict[str, Any]:
+    """The raw answers of one step from a view's `state.values` (see answers.parse)."""
+
+    def element(bid: str) -> dict:
+        return (state_values.get(bid) or {}).get(ACTION) or {}
+
+    def selected(el: dict) -> list[str]:
+        return [o.get("value") for o in el.get("selected_options") or []]
+
+    raw: dict[str, Any] = {}
+    for f in the_step.fields:
+        el = element(block_id(f.id))
+        if f.kind in (Kind.TEXT, Kind.LONG_TEXT, Kind.REFS):
+            raw[f.id] = el.get("value") or ""
+        elif f.kind == Kind.CHOICE:
+            raw[f.id] = (el.get("selected_option") or {}).get("value")
+        elif f.kind == Kind.MULTI:
+            raw[f.id] = selected(el)
+        elif f.kind == Kind.DATETIME:
+            stamp = el.get("selected_date_time")
+            raw[f.id] = {
+                "at": datetime.fromtimestamp(int(stamp), UTC) if stamp else None,
+                "flags": selected(element(block_id(f.id, "flags"))),
+            }
+        elif f.kind == Kind.TRISTATE:
+            raw[f.id] = {
+                "answer": (el.get("selected_option") or {}).get("value"),
+                "detail": element(block_id(f.id, "detail")).get("value") or "",
+            }
+        elif f.kind == Kind.PRIORITY:
+            raw[f.id] = {
+                "value": (el.get("selected_option") or {}).get("value"),
+                "reason": element(block_id(f.id, "reason")).get("value") or "",
+            }
+    return raw
+
+
+def error_blocks(errors: dict[str, str]) -> dict[str, str]:
+    """`response_action: errors` keyed by the block that shows each field. A message may
+    quote what was typed (a bad ticket reference), so it is cut to Slack's limit."""
+    return {block_id(f): truncate(message, ERROR_LIMIT) for f, message in errors.items()}
+
+
+def confirmation_view(reference: str, channel: str, first_phase: str) -> dict:
+    text = (
+        f"*Handed over as {reference}.* The incident managers have it now in <#{channel}>, "
+        f"and the {first_phase} clock of the first phase has started.\n\n"
+        "What happens next: a manager accepts it and may call you if a phone number was "
+        "given. You will get a message when it is accepted. Keep taking calls and note "
+        "anything new in the ticket."
+    )
+    return View(
+        type="modal",
+        title="Handed over",
+        close="Done",
+        blocks=[SectionBlock(text=MarkdownTextObject(text=text))],
+    ).to_dict()

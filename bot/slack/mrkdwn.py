@@ -1,0 +1,42 @@
+"""Slack mrkdwn craft: escaping user text, and times every reader sees in their own zone."""
+
+from datetime import datetime
+from typing import Any
+
+from handover.checklist.definition import Rendering
+
+# Slack's limits on text (Block Kit reference). Text a user typed can be any length: it is cut
+# to fit where it is shown, and the full text stays in the record.
+SECTION_LIMIT = 3000  # a section's text, a context element
+FIELD_LIMIT = 2000  # each of a section's fields
+ERROR_LIMIT = 2000  # an inline error message in a modal
+MESSAGE_TEXT_LIMIT = 3000  # a message's plain `text` (Slack cuts at 4,000)
+
+
+def escape(text: str) -> str:
+    """Neutralise what a user typed: `<!channel>`, `<@U…>` and `<http://…|…>` must never ping
+    or link. Slack's own escaping rule: &, < and > become entities."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def truncate(text: str, limit: int = SECTION_LIMIT) -> str:
+    """Keep a message within Slack's limits; the full text stays in the record."""
+    if len(text) <= limit:
+        return text
+    note = "… _(cut here; the full text is in the record)_"
+    return text[: limit - len(note)] + note
+
+
+def slack_time(at: Any) -> str:
+    """A time shown in each reader's own time zone, with a UTC fallback for old clients."""
+    assert isinstance(at, datetime)
+    fallback = at.strftime("%Y-%m-%d %H:%M UTC")
+    return f"<!date^{int(at.timestamp())}^{{date_short_pretty}} {{time}}|{fallback}>"
+
+
+SLACK = Rendering(time=slack_time, escape=escape, unknown="_unknown_", blank="_not given_")
+
+
+def mrkdwn(text: str) -> dict:
+    """A mrkdwn text object that Slack will not auto-link or auto-mention (verbatim)."""
+    return {"type": "mrkdwn", "text": text, "verbatim": True}

@@ -1,0 +1,172 @@
+"""The phase clock: deadlines as rows, fired exactly once (DESIGN.md, "Persistence and the clock").
+
+Firing claims the row (pending → fired) in the same transaction as everything the deadline
+causes (outbox messages, phase changes, the next deadlines). Either all of it happens once, or,
+when the process dies first, none of it and the row is still pending for the next start.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import OperationalError
+
+from handover.clock.deadlines import (
+    ACTIVE,
+    ESCALATION,
+    PHASE_END,
+    PHASE_REMINDER,
+    UPDATE_DUE,
+    UPDATE_REMINDER,
+    objectives,
+    open_objectives,
+    plan_update_cycle,
+    refresh_card,
+    say_in_thread,
+)
+from handover.comms import notices
+from handover.models import Deadline, Event, Incident
+from handover.settings import Settings
+from handover.store.db import Database
+from handover.times import to_iso, utcnow
+
+# A deadline fired later than this after its due time says so (e.g. Baton was down).
+LATE_AFTER = timedelta(seconds=2)
+
+
+class Clock:
+    """Fires deadlines. `fire` is safe to call from any replica, any number of times."""
+
+    def __init__(self, db: Database, settings: Settings, now: Callable[[], datetime] = utcnow):
+        self.db = db
+        self.settings = settings
+        self.now = now
+
+    def pending(self, until: datetime | None = None) -> list[tuple[int, datetime]]:
+        """Pending deadlines (due before `until`, when given), soonest first."""
+        query = select(Deadline.id, Deadline.due_at).where(Deadline.status == "pending")
+        if until is not None:
+            query = query.where(Deadline.due_at <= until)
+        with self.db.session() as s:
+            return [(row.id, row.due_at) for row in s.execute(query.order_by(Deadline.due_at))]
+
+    def fire(self, deadline_id: int) -> bool:
+        """Fire one deadline if it is still pending; True when this call fired it."""
+        for attempt in range(3):
+            try:
+                return self._fire_once(deadline_id)
+            except OperationalError:  # a lock held too long by another replica: try again
+                if attempt == 2:
+                    raise
+        return False
+
+    def _fire_once(self, deadline_id: int) -> bool:
+        with self.db.session() as s:
+            now = self.now()
+            deadline = s.get(Deadline, deadline_id)
+            if deadline is None or deadline.status != "pending":
+                return False
+            # Lock the incident before claiming: what a deadline says depends on the incident
+            # (objectives met, next update planned), and a user's action on it takes the same
+            # lock first, then its deadlines. One order for both, so they never deadlock.
+            incident = s.get(Incident, deadline.incident_id, with_for_update=True)
+            late = now - deadline.due_at > LATE_AFTER
+            claimed = s.execute(
+                update(Deadline)
+                .where(Deadline.id == deadline_id, Deadline.status == "pending")
+                .values(status="fired", fired_at=now, late=late)
+            ).rowcount
+            if claimed != 1:
+                return False
+            if incident.status in ACTIVE:
+                HANDLERS[deadline.kind](self, s, incident, deadline, now, late)
+            return True
+
+    # What each deadline says ------------------------------------------------------------
+
+    def _common(self, deadline: Deadline, late: bool) -> dict:
+        return {"due_at": to_iso(deadline.due_at), "late": late}
+
+    def _escalation(self, s, incident, deadline, now, late) -> None:
+        if incident.owner_id is not None:
+            return
+        params = {
+            **self._common(deadline, late),
+            "waited_s": int((now - incident.handed_over_at).total_seconds()),
+            "escalate_to": self.settings.org.escalate_to,
+        }
+        s.add(
+            Event(incident_id=incident.id, at=now, actor="baton", kind="escalated", detail=params)
+        )
+        say_in_thread(s, incident, f"deadline:{deadline.id}", "escalation", params, now)
+
+    def _phase_reminder(self, s, incident, deadline, now, late) -> None:
+        still_open = open_objectives(incident)
+        if not still_open:
+            return
+        params = {
+            **self._common(deadline, late),
+            "open": still_open,
+            "ends_at": to_iso(incident.phase_ends_at),
+        }
+        say_in_thread(s, incident, f"deadline:{deadline.id}", "phase_reminder", params, now)
+
+    def _phase_end(self, s, incident, deadline, now, late) -> None:
+        t0 = incident.handed_over_at
+        done = [
+            (o.label, int((o.done_at - t0).total_seconds()))
+            for o in objectives(incident)
+            if o.done_at is not None
+        ]
+        missing = open_objectives(incident)
+        params = {
+            **self._common(deadline, late),
+            "met": not missing,
+            "done": done,
+            "missing": missing,
+            "phase_s": int(self.settings.initial_phase.total_seconds()),
+        }
+        incident.phase = "post_initial"
+        s.add(
+            Event(
+                incident_id=incident.id,
+                at=now,
+                actor="baton",
+                kind="phase_met" if not missing else "phase_missed",
+                detail=params,
+            )
+        )
+        if incident.next_update_due_at is None:
+            plan_update_cycle(s, incident, self.settings, base=now)
+        say_in_thread(s, incident, f"deadline:{deadline.id}", "phase_verdict", params, now)
+        refresh_card(s, incident, f"deadline:{deadline.id}", now)
+
+    def _update_reminder(self, s, incident, deadline, now, late) -> None:
+        params = {
+            **self._common(deadline, late),
+            "update_due_at": to_iso(incident.next_update_due_at or deadline.due_at),
+        }
+        say_in_thread(s, incident, f"deadline:{deadline.id}", "update_reminder", params, now)
+        # Offer the update ready to check and send: it is due even when there is no news.
+        notices.draft(s, incident, "update", self.settings, now)
+
+    def _update_due(self, s, incident, deadline, now, late) -> None:
+        params = self._common(deadline, late)
+        s.add(
+            Event(
+                incident_id=incident.id, at=now, actor="baton", kind="update_overdue", detail=params
+            )
+        )
+        say_in_thread(s, incident, f"deadline:{deadline.id}", "update_overdue", params, now)
+        refresh_card(s, incident, f"deadline:{deadline.id}", now)
+
+
+HANDLERS = {
+    ESCALATION: Clock._escalation,
+    PHASE_REMINDER: Clock._phase_reminder,
+    PHASE_END: Clock._phase_end,
+    UPDATE_REMINDER: Clock._update_reminder,
+    UPDATE_DUE: Clock._update_due,
+}

@@ -1,0 +1,344 @@
+"""Stakeholder notices: drafted by Baton, checked, edited and sent by the incident manager.
+
+A draft is a row; the front end renders it once (templates.render, in its own target and in plain
+text) when it first shows it, so what the manager checked is exactly what is published. Sending
+records who sent what and when, and drives the clock: the initial notice completes the first
+phase's objective, and every notice's "next update" time becomes the update deadline.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from handover.checklist.definition import Rendering
+from handover.clock.deadlines import ACTIVE, plan_update_cycle, record_event
+from handover.comms import templates
+from handover.models import Event, Incident, Notice
+from handover.outcomes import INVALID, NOT_ACTIVE, NOT_FOUND, NOT_OWNER, Outcome, denial
+from handover.settings import Settings
+from handover.store import outbox
+from handover.store.db import Database
+from handover.times import to_iso, utcnow
+
+NEEDS_CONFIRMATION = "needs_confirmation"
+SUPERSEDED = "superseded"
+STALE = "stale"
+# A draft whose "next update" time is this close (or past; a quarter of the cadence for short
+# ones) is re-drafted before sending, so no notice promises a time already gone.
+FRESH_FOR = timedelta(minutes=1)
+
+
+def security_suspected(incident: Incident) -> bool:
+    return (incident.answers.get("security") or {}).get("answer") == "yes"
+
+
+def _last_sent(s: Session, incident_id: int) -> Notice | None:
+    return s.scalars(
+        select(Notice)
+        .where(Notice.incident_id == incident_id, Notice.status == "sent")
+        .order_by(Notice.sent_at.desc(), Notice.id.desc())
+        .limit(1)
+    ).first()
+
+
+def draft(
+    s: Session,
+    incident: Incident,
+    kind: str,
+    settings: Settings,
+    now: datetime,
+    actor: str = "baton",
+    doing: str | None = None,
+    eta: str = "",
+) -> Notice:
+    """Queue a draft of `kind` for the managers (in the card's thread). Unsent drafts of the
+    same kind are superseded: only the newest can be sent."""
+    s.execute(
+        update(Notice)
+        .where(Notice.incident_id == incident.id, Notice.kind == kind, Notice.status == "draft")
+        .values(status=SUPERSEDED)
+    )
+    previous = _last_sent(s, incident.id)
+    next_update = None
+    if kind != "resolution":
+        next_update = now + settings.update_interval_for(incident.priority)
+    current = templates.snapshot(incident)
+    changes = templates.diff_since(previous.snapshot, current) if previous else []
+    notice = Notice(
+        incident_id=incident.id,
+        kind=kind,
+        status="draft",
+        # The manager's "what we are doing" line carries over until they change it.
+        doing=doing if doing is not None else (previous.doing if previous else ""),
+        eta=eta,
+        next_update_at=next_update,
+        snapshot=current,
+        changes=[vars(c) for c in changes],
+        created_at=now,
+        created_by=actor,
+    )
+    s.add(notice)
+    s.flush()
+    _queue(s, notice, "post", outbox.NOTICE_POST, outbox.THREAD, now)
+    return notice
+
+
+def _queue(s: Session, notice: Notice, key: str, what: str, target: str, now: datetime) -> None:
+    """One message about a notice (its draft in the thread, its publication), once per key."""
+    outbox.enqueue(
+        s,
+        f"notice:{notice.id}:{key}",
+        what,
+        target,
+        incident_id=notice.incident_id,
+        params={"notice_id": notice.id},
+        now=now,
+    )
+
+
+class Notices:
+    def __init__(self, db: Database, settings: Settings, now: Callable[[], datetime] = utcnow):
+        self.db = db
+        self.settings = settings
+        self.now = now
+
+    def get(self, notice_id: int) -> tuple[Notice, Incident] | None:
+        with self.db.session() as s:
+            notice = s.get(Notice, notice_id)
+            return (notice, s.get(Incident, notice.incident_id)) if notice else None
+
+    def render(self, notice_id: int, target: Rendering) -> tuple[Notice, Incident]:
+        """Render the draft once (for `target` and in plain text) and keep the text."""
+        with self.db.session() as s:
+            notice = s.get(Notice, notice_id)
+            incident = s.get(Incident, notice.incident_id)
+            if not notice.rendered:
+                self._render_into(notice, incident, target)
+            return notice, incident
+
+    def _render_into(self, notice: Notice, incident: Incident, target: Rendering) -> None:
+        details = templates.Details(
+            next_update_at=notice.next_update_at,
+            eta=notice.eta or None,
+            doing=notice.doing,
+            changes=tuple(templates.Change(**c) for c in notice.changes),
+        )
+        rich = templates.render(notice.kind, incident, self.settings.org, target, details)
+        plain = templates.render(notice.kind, incident, self.settings.org, templates.PLAIN, details)
+        notice.subject, notice.body_mrkdwn, notice.body_plain = rich.subject, rich.body, plain.body
+        notice.rendered = True
+
+    def last_doing(self, incident_id: int) -> str:
+        """The manager's latest "what we are doing" line (kept from notice to notice)."""
+        with self.db.session() as s:
+            latest = s.scalars(
+                select(Notice)
+                .where(Notice.incident_id == incident_id)
+                .order_by(Notice.id.desc())
+                .limit(1)
+            ).first()
+            return latest.doing if latest else ""
+
+    def summary(self, incident: Incident, target: Rendering) -> templates.Notice:
+        """The executive summary, on demand: current state, impact, actions, time remaining."""
+        next_update = incident.next_update_due_at or self.now() + (
+            self.settings.update_interval_for(incident.priority)
+        )
+        details = templates.Details(next_update_at=next_update, doing=self.last_doing(incident.id))
+        return templates.render("summary", incident, self.settings.org, target, details)
+
+    def record_draft_ts(self, notice_id: int, ts: str) -> None:
+        with self.db.session() as s:
+            s.get(Notice, notice_id).draft_ts = ts
+
+    def record_sent_ts(self, notice_id: int, channel: str, ts: str) -> None:
+        with self.db.session() as s:
+            notice = s.get(Notice, notice_id)
+            notice.channel, notice.sent_ts = channel, ts
+
+    def request(
+        self,
+        incident_id: int,
+        user: str,
+        kind: str,
+        *,
+        doing: str | None = None,
+        state: str | None = None,
+        eta: str = "",
+    ) -> Outcome:
+        """A manager asks for a fresh draft (an update with what they are doing, say)."""
+        with self.db.session() as s:
+            incident = s.get(Incident, incident_id, with_for_update=True)
+            refused = self._refusal(s, incident, user, f"draft_{kind}")
+            if refused:
+                return refused
+            now = self.now()
+            if state and state != incident.stakeholder_state:
+                change = {"from": incident.stakeholder_state, "to": state}
+                incident.stakeholder_state = state
+                # The update draft that follows says it in the thread.
+                record_event(s, incident, user, "state_changed", now, change, thread=False)
+            draft(s, incident, kind, self.settings, now, actor=user, doing=doing, eta=eta)
+            return Outcome(True, incident)
+
+    def edit(
+        self, notice_id: int, user: str, subject: str, body: str, escape: Callable[[str], str]
+    ) -> Outcome:
+        """Replace the text (a draft, or a notice already sent: then the published message is
+        edited in place, not posted again). Every edit is kept."""
+        subject, body = " ".join(subject.split()), body.strip()
+        if not subject or not body:
+            return Outcome(False, refusal=INVALID, message="A notice needs a subject and a body.")
+        with self.db.session() as s:
+            notice, incident = self._locked(s, notice_id)
+            refused = self._refusal(s, incident, user, "edit_notice", allow_closed=True)
+            if refused:
+                return refused
+            if notice.status == SUPERSEDED:
+                return Outcome(False, incident, SUPERSEDED)
+            now = self.now()
+            notice.edits = [
+                *notice.edits,
+                {
+                    "at": to_iso(now),
+                    "by": user,
+                    "subject": notice.subject,
+                    "body": notice.body_plain,
+                },
+            ]
+            notice.subject, notice.body_plain = escape(subject), body
+            notice.body_mrkdwn = escape(body)
+            notice.rendered = True
+            s.add(
+                Event(
+                    incident_id=incident.id,
+                    at=now,
+                    actor=user,
+                    kind="notice_edited",
+                    detail={
+                        "notice": notice.id,
+                        "kind": notice.kind,
+                        "sent": notice.status == "sent",
+                    },
+                )
+            )
+            self._refresh_draft(s, notice, now)
+            if notice.status == "sent":
+                key = f"republish:{len(notice.edits)}"
+                _queue(s, notice, key, outbox.NOTICE_REPUBLISH, outbox.STAKEHOLDERS, now)
+            return Outcome(True, incident)
+
+    def send(
+        self,
+        notice_id: int,
+        user: str,
+        channel: str,
+        *,
+        confirmed: bool = False,
+        target: Rendering | None = None,
+    ) -> Outcome:
+        """Publish the draft to `channel`. For a suspected breach the broad stakeholder
+        channel needs `confirmed` (DOMAIN.md: broad comms are held back)."""
+        with self.db.session() as s:
+            notice, incident = self._locked(s, notice_id)
+            refused = self._refusal(
+                s,
+                incident,
+                user,
+                "send_notice",
+                allow_closed=notice is not None and notice.kind == "resolution",
+            )
+            if refused:
+                return refused
+            if notice.status == SUPERSEDED:
+                return Outcome(False, incident, SUPERSEDED)
+            if notice.status == "sent":
+                return Outcome(True, incident)  # a double click: sent once already
+            if (
+                security_suspected(incident)
+                and channel == self.settings.stakeholder_channel
+                and not confirmed
+            ):
+                return Outcome(False, incident, NEEDS_CONFIRMATION)
+            now = self.now()
+            interval = self.settings.update_interval_for(incident.priority)
+            if notice.next_update_at and notice.next_update_at - now < min(FRESH_FOR, interval / 4):
+                if notice.edits:
+                    return Outcome(False, incident, STALE)
+                notice.next_update_at = now + interval
+                if target is not None:
+                    self._render_into(notice, incident, target)
+            notice.status, notice.sent_at, notice.sent_by = "sent", now, user
+            notice.channel = channel
+            self._went_out(s, incident, notice, user, now)
+            _queue(s, notice, "publish", outbox.NOTICE_PUBLISH, outbox.STAKEHOLDERS, now)
+            self._refresh_draft(s, notice, now)
+            return Outcome(True, incident)
+
+    # Helpers ------------------------------------------------------------------------------
+
+    @staticmethod
+    def _locked(s: Session, notice_id: int) -> tuple[Notice | None, Incident | None]:
+        """The notice and its incident, the incident locked for the unit of work (the same
+        order as every other change to an incident: two clicks on Send cannot both send)."""
+        notice = s.get(Notice, notice_id)
+        if notice is None:
+            return None, None
+        incident = s.get(Incident, notice.incident_id, with_for_update=True)
+        s.refresh(notice)  # as it is now that we hold the lock
+        return notice, incident
+
+    def _refusal(
+        self,
+        s: Session,
+        incident: Incident | None,
+        user: str,
+        action: str,
+        allow_closed: bool = False,
+    ) -> Outcome | None:
+        """The owner acts on notices; before anyone owns it, those allowed to accept may
+        (the front end checks who may accept before calling)."""
+        if incident is None:
+            return Outcome(False, refusal=NOT_FOUND)
+        if incident.owner_id is not None and incident.owner_id != user:
+            s.add(denial(incident, user, action, self.now()))
+            return Outcome(False, incident, NOT_OWNER)
+        if incident.status not in ACTIVE and not allow_closed:
+            return Outcome(False, incident, NOT_ACTIVE)
+        return None
+
+    def _refresh_draft(self, s: Session, notice: Notice, now: datetime) -> None:
+        _queue(s, notice, f"refresh:{now.timestamp()}", outbox.NOTICE, outbox.THREAD, now)
+
+    def _went_out(
+        self, s: Session, incident: Incident, notice: Notice, user: str, now: datetime
+    ) -> None:
+        """The clock's side: objectives met, the update deadline set from what was promised."""
+        detail = {
+            "notice": notice.id,
+            "channel": notice.channel,
+            "after_s": int((now - incident.handed_over_at).total_seconds()),
+        }
+        if notice.kind == "resolution":
+            kind = "resolution_sent"
+        elif incident.initial_comms_at is None:
+            kind = "initial_comms_sent"
+            incident.initial_comms_at = now
+            if incident.phase_ends_at and now > incident.phase_ends_at:
+                detail["late_by_s"] = int((now - incident.phase_ends_at).total_seconds())
+        else:
+            kind = "update_sent"
+            was_due = incident.next_update_due_at
+            detail |= {
+                "was_due_at": to_iso(was_due) if was_due else None,
+                "on_time": was_due is None or now <= was_due,
+            }
+            incident.last_update_at = now
+        if notice.next_update_at:
+            plan_update_cycle(s, incident, self.settings, due=notice.next_update_at)
+            detail["next_update_at"] = to_iso(notice.next_update_at)
+        record_event(s, incident, user, kind, now, detail)

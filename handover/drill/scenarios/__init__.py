@@ -1,0 +1,1 @@
+"""Built-in drill scenarios: TOML files, read by handover/drill/scenario.py."""

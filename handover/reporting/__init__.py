@@ -1,0 +1,3 @@
+"""Looking back: exception reports for the service desk lead, and the measures of
+`baton report` over a period.
+"""

@@ -1,1 +1,0 @@
-"""Built-in drill scenarios: TOML files, read by handover/scenario.py."""

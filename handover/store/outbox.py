@@ -1,0 +1,120 @@
+"""The outbox: what Baton has to say, stored with the change that caused it.
+
+A front end (bot/slack/delivery.py for Slack) delivers the rows: claimed atomically, so
+replicas never send one row twice; retried with back-off when Slack fails, so nothing is lost.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
+
+from handover.models import Outbox
+
+# Longer than one send can take (the Web API client times out after 10 s): a row still
+# "sending" after this was left by a sender that died, and is tried again.
+LEASE = timedelta(seconds=20)
+MAX_BACKOFF = timedelta(minutes=5)
+
+# Targets: the managers' card, its thread, a direct message, the stakeholders' channel.
+CARD, THREAD, DM, STAKEHOLDERS = "card", "thread", "dm", "stakeholders"
+CHANNEL = "channel"  # a configured channel named in the row's params
+# A card (or a notice's draft message) is posted by exactly one row; the others update it.
+CARD_POST = "card_post"
+NOTICE_POST, NOTICE = "notice_post", "notice"
+NOTICE_PUBLISH, NOTICE_REPUBLISH = "notice_publish", "notice_republish"
+
+
+def enqueue(
+    s: Session,
+    key: str,
+    what: str,
+    target: str,
+    *,
+    incident_id: int | None = None,
+    params: dict[str, Any] | None = None,
+    now: datetime,
+) -> None:
+    """Queue one message; a second intent with the same key is the same message."""
+    if s.scalar(select(Outbox.id).where(Outbox.key == key)) is not None:
+        return
+    s.add(
+        Outbox(
+            key=key,
+            what=what,
+            target=target,
+            incident_id=incident_id,
+            params=params or {},
+            next_attempt_at=now,
+            created_at=now,
+        )
+    )
+    s.info["outbox"] = True
+
+
+def due(s: Session, now: datetime, limit: int = 50) -> list[Outbox]:
+    """Rows ready to send, oldest first: pending ones, and ones whose sender died mid-send."""
+    return list(
+        s.scalars(
+            select(Outbox)
+            .where(
+                or_(
+                    (Outbox.status == "pending") & (Outbox.next_attempt_at <= now),
+                    (Outbox.status == "sending") & (Outbox.lease_until < now),
+                )
+            )
+            .order_by(Outbox.id)
+            .limit(limit)
+        )
+    )
+
+
+def claim(s: Session, row: Outbox, now: datetime) -> bool:
+    """Take the row for sending; False when another sender (replica) has it."""
+    result = s.execute(
+        update(Outbox)
+        .where(Outbox.id == row.id, Outbox.status == row.status, Outbox.attempts == row.attempts)
+        .values(status="sending", lease_until=now + LEASE, attempts=row.attempts + 1)
+    )
+    return result.rowcount == 1
+
+
+def sent(s: Session, row_id: int, ts: str | None, now: datetime) -> None:
+    s.execute(
+        update(Outbox)
+        .where(Outbox.id == row_id)
+        .values(status="sent", result_ts=ts, sent_at=now, error="")
+    )
+
+
+def retry(
+    s: Session,
+    row_id: int,
+    attempts: int,
+    error: str,
+    now: datetime,
+    after: timedelta | None = None,
+) -> None:
+    """Back off (1 s, 2 s, 4 s … 5 min), or exactly `after` when Slack said Retry-After."""
+    wait = after if after is not None else min(MAX_BACKOFF, timedelta(seconds=2 ** (attempts - 1)))
+    s.execute(
+        update(Outbox)
+        .where(Outbox.id == row_id)
+        .values(status="pending", next_attempt_at=now + wait, error=error[:500])
+    )
+
+
+def defer(s: Session, row_id: int, now: datetime, wait: timedelta) -> None:
+    """Not yet sendable (its card is not posted yet): try again soon without counting a try."""
+    s.execute(
+        update(Outbox)
+        .where(Outbox.id == row_id)
+        .values(status="pending", next_attempt_at=now + wait, attempts=Outbox.attempts - 1)
+    )
+
+
+def failed(s: Session, row_id: int, error: str) -> None:
+    s.execute(update(Outbox).where(Outbox.id == row_id).values(status="failed", error=error[:500]))
