@@ -20,8 +20,8 @@ from bot.metrics import Metrics
 from bot.slack.comms.listeners import register_notice_actions, summary_text
 from bot.slack.errors import Failures, notice_view
 from bot.slack.home import register_home
+from bot.slack.ids import COMMAND, Callback
 from bot.slack.intake import modal
-from bot.slack.intake.modal import CALLBACK_ID
 from bot.slack.mrkdwn import escape
 from bot.slack.ownership import card
 from bot.slack.ownership.listeners import register_gap_actions, register_incident_actions
@@ -37,7 +37,6 @@ from handover.times import humanize, utcnow
 
 log = logging.getLogger(__name__)
 
-COMMAND = "/major-incident"
 READ_ONLY = ("help", "status", "summary", "timeline")  # safe to answer again on Slack's retry
 HELP = f"""*{COMMAND}*: hand a major incident over to the incident managers.
 • `{COMMAND}` or `{COMMAND} <headline>`: start the handover checklist (a few short steps).
@@ -188,7 +187,7 @@ def register_checklist(
     handovers = services.handovers
     org = settings.org
 
-    @app.view_submission(CALLBACK_ID)
+    @app.view_submission(Callback.HANDOVER_STEP)
     def step_submitted(ack: Ack, body: dict, view: dict) -> None:
         meta = _draft_and_step(view)
         if meta is None:
@@ -215,7 +214,7 @@ def register_checklist(
             view=modal.step_view(nxt, outcome.draft.id, outcome.draft.answers, org, review=review),
         )
 
-    @app.view_closed(CALLBACK_ID)
+    @app.view_closed(Callback.HANDOVER_STEP)
     @failures.after_ack
     def modal_closed(ack: Ack, body: dict, view: dict) -> None:
         ack()

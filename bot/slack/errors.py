@@ -13,7 +13,7 @@ from slack_bolt.error import BoltUnhandledRequestError
 from slack_sdk.errors import SlackApiError
 
 from bot.metrics import Metrics, kind_of
-from bot.slack.outbox_text import COMMAND
+from bot.slack.ids import COMMAND
 
 log = logging.getLogger("bot.slack.app")
 

@@ -16,6 +16,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
+from bot.slack.ids import Action
 from bot.slack.intake import modal
 from bot.slack.mrkdwn import escape, slack_time
 from bot.slack.ownership.card import BAND_DOT, status_line, truncate
@@ -26,7 +27,6 @@ from handover.ownership.incidents import Incidents
 from handover.settings import Settings
 from handover.times import utcnow
 
-RESUME = "home_resume"
 MAX_LISTED = 15  # a Home tab holds 100 blocks: keep every list short
 
 
@@ -51,7 +51,9 @@ def _draft(draft: Draft) -> list:
                 f"{escape(str(headline))}\nLast saved {slack_time(draft.updated_at)}"
                 f" · at step: {step(draft.step).title.lower()}"
             ),
-            accessory=ButtonElement(text="Resume", action_id=RESUME, value=str(draft.id)),
+            accessory=ButtonElement(
+                text="Resume", action_id=Action.HOME_RESUME, value=str(draft.id)
+            ),
         ),
     ]
 
@@ -111,7 +113,7 @@ def register_home(app: App, settings: Settings, handovers: Handovers, incidents:
         )
         client.views_publish(user_id=user, view=view)
 
-    @app.action(RESUME)
+    @app.action(Action.HOME_RESUME)
     def resume_clicked(ack: Ack, body: dict, client: WebClient) -> None:
         ack()
         user = body["user"]["id"]

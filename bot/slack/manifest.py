@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import yaml
 
-from bot.slack.app import COMMAND
+from bot.slack.ids import COMMAND
 from bot.slack.transport.server import EVENTS_PATH
 
 # *:history: after a crash, to check whether a message already went out before re-sending it.

@@ -8,13 +8,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import timedelta
 
+from bot.slack.ids import COMMAND
 from bot.slack.mrkdwn import MESSAGE_TEXT_LIMIT, escape, slack_time, truncate
 from bot.slack.ownership.timeline_text import exception_report_text
 from handover.models import Incident
 from handover.settings import Settings
 from handover.times import humanize, parse_time
-
-COMMAND = "/major-incident"
 
 
 def mention(user_or_group: str) -> str:

@@ -9,6 +9,7 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
 from bot.slack.comms import views
+from bot.slack.ids import ACTION, Action, Callback
 from bot.slack.mrkdwn import SLACK, escape
 from bot.slack.ownership import card
 from bot.slack.permissions import AcceptPolicy
@@ -17,8 +18,6 @@ from handover.comms.notices import Notices, security_suspected
 from handover.outcomes import NOT_FOUND, Outcome
 from handover.ownership.incidents import Incidents
 from handover.settings import Settings
-
-ACTION = "v"
 
 
 def summary_text(notices: Notices, incident) -> str:
@@ -55,17 +54,17 @@ def register_notice_actions(
         outcome = notices.send(notice.id, user, channel, confirmed=broad, target=SLACK)
         answer(respond, outcome, "send comms")
 
-    @app.action(views.SEND)
+    @app.action(Action.NOTICE_SEND)
     def send_clicked(ack: Ack, body: dict, respond: Respond, client: WebClient) -> None:
         ack()
         send(body, respond, client, broad=False)
 
-    @app.action(views.SEND_BROAD)
+    @app.action(Action.NOTICE_SEND_BROAD)
     def send_broad_clicked(ack: Ack, body: dict, respond: Respond, client: WebClient) -> None:
         ack()  # this button sits behind a confirmation dialog: the click is the confirmation
         send(body, respond, client, broad=True)
 
-    @app.action(views.EDIT)
+    @app.action(Action.NOTICE_EDIT)
     def edit_clicked(ack: Ack, body: dict, respond: Respond, client: WebClient) -> None:
         ack()
         found = notices.get(value_of(body))
@@ -81,7 +80,7 @@ def register_notice_actions(
             return
         client.views_open(trigger_id=body["trigger_id"], view=views.edit_modal(notice))
 
-    @app.view_submission(views.EDIT_MODAL)
+    @app.view_submission(Callback.NOTICE_EDIT)
     def edit_submitted(ack: Ack, body: dict, view: dict) -> None:
         meta = json.loads(view["private_metadata"])
         values = view["state"]["values"]
@@ -90,7 +89,7 @@ def register_notice_actions(
         outcome = notices.edit(meta["notice"], body["user"]["id"], subject, text, escape)
         finish(ack, outcome, "body", "edit the comms")
 
-    @app.action(card.DRAFT_UPDATE)
+    @app.action(Action.DRAFT_UPDATE)
     def draft_update_clicked(ack: Ack, body: dict, respond: Respond, client: WebClient) -> None:
         ack()
         allowed = incidents.check_owner(value_of(body), body["user"]["id"], "draft_update")
@@ -101,7 +100,7 @@ def register_notice_actions(
         view = views.draft_update_modal(incident, notices.last_doing(incident.id))
         client.views_open(trigger_id=body["trigger_id"], view=view)
 
-    @app.view_submission(views.DRAFT_UPDATE_MODAL)
+    @app.view_submission(Callback.DRAFT_UPDATE)
     def draft_update_submitted(ack: Ack, body: dict, view: dict) -> None:
         meta = json.loads(view["private_metadata"])
         values = view["state"]["values"]
@@ -116,7 +115,7 @@ def register_notice_actions(
         )
         finish(ack, outcome, "doing", "draft an update")
 
-    @app.action(card.SUMMARY)
+    @app.action(Action.SUMMARY)
     def summary_clicked(ack: Ack, body: dict, respond: Respond) -> None:
         ack()
         incident = incidents.get(value_of(body))

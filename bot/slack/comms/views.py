@@ -20,6 +20,7 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.blocks.basic_components import Option
 from slack_sdk.models.views import View
 
+from bot.slack.ids import ACTION, Action, Callback
 from bot.slack.mrkdwn import slack_time
 from bot.slack.ownership.card import SECTION_LIMIT, truncate
 from handover.comms.notices import SUPERSEDED, security_suspected
@@ -27,18 +28,12 @@ from handover.comms.templates import STATES
 from handover.models import Incident, Notice
 from handover.settings import Settings
 
-SEND = "notice_send"
-SEND_BROAD = "notice_send_broad"  # only behind a confirmation dialog
-EDIT = "notice_edit"
-EDIT_MODAL = "notice_edit_modal"
-DRAFT_UPDATE_MODAL = "incident_draft_update_modal"
 KIND_NAMES = {
     "initial": "initial notice",
     "update": "update",
     "resolution": "resolution notice",
     "summary": "executive summary",
 }
-ACTION = "v"
 
 
 def _md(text: str) -> MarkdownTextObject:
@@ -85,25 +80,28 @@ def _broad_confirm(settings: Settings) -> ConfirmObject:
 def send_controls(notice: Notice, incident: Incident, settings: Settings) -> list:
     restricted = settings.org.restricted_channel
     if not security_suspected(incident):
-        buttons = [_button("Send to stakeholders", SEND, notice, "primary")]
+        buttons = [_button("Send to stakeholders", Action.NOTICE_SEND, notice, "primary")]
     elif restricted:
         buttons = [
-            _button("Send to restricted channel", SEND, notice, "primary"),
+            _button("Send to restricted channel", Action.NOTICE_SEND, notice, "primary"),
             _button(
-                "Send to all stakeholders…", SEND_BROAD, notice, confirm=_broad_confirm(settings)
+                "Send to all stakeholders…",
+                Action.NOTICE_SEND_BROAD,
+                notice,
+                confirm=_broad_confirm(settings),
             ),
         ]
     else:
         buttons = [
             _button(
                 "Send to all stakeholders…",
-                SEND_BROAD,
+                Action.NOTICE_SEND_BROAD,
                 notice,
                 "danger",
                 confirm=_broad_confirm(settings),
             )
         ]
-    return [*buttons, _button("Edit", EDIT, notice)]
+    return [*buttons, _button("Edit", Action.NOTICE_EDIT, notice)]
 
 
 def draft_message(notice: Notice, incident: Incident, settings: Settings) -> tuple[str, list]:
@@ -161,7 +159,8 @@ def draft_message(notice: Notice, incident: Incident, settings: Settings) -> tup
     elif notice.status == "sent":
         blocks.append(
             ActionsBlock(
-                block_id="notice_actions", elements=[_button("Edit sent notice", EDIT, notice)]
+                block_id="notice_actions",
+                elements=[_button("Edit sent notice", Action.NOTICE_EDIT, notice)],
             )
         )
     text = f"{status} {notice.subject}"
@@ -188,7 +187,7 @@ def edit_modal(notice: Notice) -> dict:
     )
     return View(
         type="modal",
-        callback_id=EDIT_MODAL,
+        callback_id=Callback.NOTICE_EDIT,
         title="Edit sent notice" if sent else "Edit draft",
         submit="Save",
         close="Cancel",
@@ -221,7 +220,7 @@ def draft_update_modal(incident: Incident, doing: str) -> dict:
     current = next((o for o in options if o.value == incident.stakeholder_state), options[0])
     return View(
         type="modal",
-        callback_id=DRAFT_UPDATE_MODAL,
+        callback_id=Callback.DRAFT_UPDATE,
         title="Draft an update",
         submit="Draft",
         close="Cancel",

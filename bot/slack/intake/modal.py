@@ -26,6 +26,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
+from bot.slack.ids import ACTION, Callback
 from bot.slack.mrkdwn import ERROR_LIMIT, escape, truncate
 from handover.checklist.definition import (
     STEP_IDS,
@@ -42,8 +43,6 @@ from handover.models import Draft
 from handover.settings import OrgConfig
 from handover.times import parse_time
 
-CALLBACK_ID = "handover_step"
-ACTION = "v"
 DATETIME_FLAGS = {"approximate": "Approximate", UNKNOWN: "Not known", "none": ""}
 TRISTATE = (("yes", "Yes"), ("no", "No"), (UNKNOWN, "Unknown"))
 DETAIL_LENGTH = 500  # a yes-answer's detail, a priority's reason
@@ -291,7 +290,7 @@ def step_view(
     # Put together as a dict: View(...) would parse and validate the field blocks again.
     return {
         "type": "modal",
-        "callback_id": CALLBACK_ID,
+        "callback_id": Callback.HANDOVER_STEP,
         "title": _plain(f"Major incident {number}/{len(STEP_IDS)}"),
         "submit": _plain("Hand over" if last else "Next"),
         "close": _plain("Save and close"),

@@ -14,6 +14,7 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
+from bot.slack.ids import Action
 from bot.slack.mrkdwn import (
     FIELD_LIMIT,
     MESSAGE_TEXT_LIMIT,
@@ -31,15 +32,6 @@ from handover.ownership.incidents import key_durations
 from handover.settings import Settings
 from handover.times import humanize
 
-ACCEPT = "incident_accept"
-ENGAGE = "incident_engage"
-DRAFT_UPDATE = "incident_draft_update"
-SUMMARY = "incident_summary"
-FILL_GAP = "incident_fill_gap"
-HAND_ON = "incident_hand_on"
-STAND_DOWN = "incident_stand_down"
-RESOLVE = "incident_resolve"
-CLOSE = "incident_close"
 BAND_DOT = {"green": "🟢", "amber": "🟠", "red": "🔴"}
 
 
@@ -120,23 +112,23 @@ def _button(
 def controls(incident: Incident) -> list[ButtonElement]:
     """The buttons that make sense now. There is no 'send back to the agent', by design."""
     if incident.status == "handed_over":
-        return [_button("Accept ownership", ACCEPT, incident, "primary")]
+        return [_button("Accept ownership", Action.ACCEPT, incident, "primary")]
     if incident.status == "accepted":
         return [
-            _button("Engage resolver groups", ENGAGE, incident),
-            _button("Draft update", DRAFT_UPDATE, incident),
-            _button("Executive summary", SUMMARY, incident),
-            _button("Fill a gap", FILL_GAP, incident),
-            _button("Hand on", HAND_ON, incident),
-            _button("Stand down", STAND_DOWN, incident),
-            _button("Resolve", RESOLVE, incident, "primary"),
+            _button("Engage resolver groups", Action.ENGAGE, incident),
+            _button("Draft update", Action.DRAFT_UPDATE, incident),
+            _button("Executive summary", Action.SUMMARY, incident),
+            _button("Fill a gap", Action.FILL_GAP, incident),
+            _button("Hand on", Action.HAND_ON, incident),
+            _button("Stand down", Action.STAND_DOWN, incident),
+            _button("Resolve", Action.RESOLVE, incident, "primary"),
         ]
     if incident.status == "resolved":
         return [
-            _button("Fill a gap", FILL_GAP, incident),
+            _button("Fill a gap", Action.FILL_GAP, incident),
             _button(
                 "Close incident",
-                CLOSE,
+                Action.CLOSE,
                 incident,
                 "primary",
                 ConfirmObject(

@@ -21,16 +21,14 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot.slack.errors import Failures
+from bot.slack.ids import ACTION, Action, Callback
 from bot.slack.intake.modal import block_id, field_blocks, read_state
-from bot.slack.ownership import card
 from bot.slack.permissions import AcceptPolicy
 from bot.slack.responses import answer, ephemeral, finish, refusal_text, value_of
 from handover.checklist.definition import FIELDS, STEPS, Kind, Step
 from handover.checklist.quality import assess
 from handover.ownership.incidents import FILLABLE, Incidents
 from handover.settings import Settings
-
-ACTION = "v"
 
 
 def _modal(
@@ -55,7 +53,7 @@ def register_incident_actions(
     app: App, settings: Settings, incidents: Incidents, policy: AcceptPolicy, failures: Failures
 ) -> None:
 
-    @app.action(card.ACCEPT)
+    @app.action(Action.ACCEPT)
     @failures.after_ack
     def accept(ack: Ack, body: dict, respond: Respond, client: WebClient) -> None:
         ack()
@@ -66,7 +64,7 @@ def register_incident_actions(
             return
         answer(respond, incidents.accept(value_of(body), user), "accept it")
 
-    @app.action(card.CLOSE)
+    @app.action(Action.CLOSE)
     @failures.after_ack
     def close(ack: Ack, body: dict, respond: Respond) -> None:
         ack()
@@ -86,7 +84,7 @@ def register_incident_actions(
         channel = body.get("channel", {}).get("id", "")
         client.views_open(trigger_id=body["trigger_id"], view=build(allowed.incident, channel))
 
-    @app.action(card.ENGAGE)
+    @app.action(Action.ENGAGE)
     @failures.after_ack
     def engage_clicked(ack: Ack, body: dict, client: WebClient, respond: Respond) -> None:
         ack()
@@ -102,7 +100,7 @@ def register_incident_actions(
                 action_id=ACTION, options=options, initial_options=initial or None
             )
             return _modal(
-                card.ENGAGE,
+                Callback.ENGAGE,
                 "Engage resolver groups",
                 "Record",
                 incident.id,
@@ -112,7 +110,7 @@ def register_incident_actions(
 
         open_for_owner(body, client, respond, "engage", "engage resolver groups", build)
 
-    @app.view_submission(card.ENGAGE)
+    @app.view_submission(Callback.ENGAGE)
     def engage_submitted(ack: Ack, body: dict, view: dict) -> None:
         meta = json.loads(view["private_metadata"])
         groups = [o["value"] for o in _value(view, "groups").get("selected_options") or []]
@@ -123,14 +121,14 @@ def register_incident_actions(
             "engage resolver groups",
         )
 
-    @app.action(card.HAND_ON)
+    @app.action(Action.HAND_ON)
     @failures.after_ack
     def hand_on_clicked(ack: Ack, body: dict, client: WebClient, respond: Respond) -> None:
         ack()
 
         def build(incident, channel):
             return _modal(
-                card.HAND_ON,
+                Callback.HAND_ON,
                 "Hand on",
                 "Hand on",
                 incident.id,
@@ -146,7 +144,7 @@ def register_incident_actions(
 
         open_for_owner(body, client, respond, "hand_on", "hand it on", build)
 
-    @app.view_submission(card.HAND_ON)
+    @app.view_submission(Callback.HAND_ON)
     def hand_on_submitted(ack: Ack, body: dict, view: dict) -> None:
         meta = json.loads(view["private_metadata"])
         new_owner = _value(view, "owner").get("selected_user") or ""
@@ -160,14 +158,14 @@ def register_incident_actions(
             "hand it on",
         )
 
-    @app.action(card.STAND_DOWN)
+    @app.action(Action.STAND_DOWN)
     @failures.after_ack
     def stand_down_clicked(ack: Ack, body: dict, client: WebClient, respond: Respond) -> None:
         ack()
 
         def build(incident, channel):
             return _modal(
-                card.STAND_DOWN,
+                Callback.STAND_DOWN,
                 "Not a major incident",
                 "Stand down",
                 incident.id,
@@ -186,7 +184,7 @@ def register_incident_actions(
 
         open_for_owner(body, client, respond, "stand_down", "stand it down", build)
 
-    @app.view_submission(card.STAND_DOWN)
+    @app.view_submission(Callback.STAND_DOWN)
     def stand_down_submitted(ack: Ack, body: dict, view: dict) -> None:
         meta = json.loads(view["private_metadata"])
         reason = _value(view, "reason").get("value") or ""
@@ -197,14 +195,14 @@ def register_incident_actions(
             "stand it down",
         )
 
-    @app.action(card.RESOLVE)
+    @app.action(Action.RESOLVE)
     @failures.after_ack
     def resolve_clicked(ack: Ack, body: dict, client: WebClient, respond: Respond) -> None:
         ack()
 
         def build(incident, channel):
             return _modal(
-                card.RESOLVE,
+                Callback.RESOLVE,
                 "Resolve",
                 "Resolved",
                 incident.id,
@@ -223,7 +221,7 @@ def register_incident_actions(
 
         open_for_owner(body, client, respond, "resolve", "resolve it", build)
 
-    @app.view_submission(card.RESOLVE)
+    @app.view_submission(Callback.RESOLVE)
     def resolve_submitted(ack: Ack, body: dict, view: dict) -> None:
         meta = json.loads(view["private_metadata"])
         stamp = _value(view, "resolved_at").get("selected_date_time")
@@ -234,10 +232,6 @@ def register_incident_actions(
             "resolved_at",
             "resolve it",
         )
-
-
-GAP_PICK = "incident_gap_pick"
-GAP_FILL = "incident_gap_fill"
 
 
 def gap_pick_modal(incident, channel: str) -> dict:
@@ -255,7 +249,7 @@ def gap_pick_modal(incident, channel: str) -> dict:
         for f in fields
     ]
     return _modal(
-        GAP_PICK,
+        Callback.GAP_PICK,
         "Fill a gap",
         "Next",
         incident.id,
@@ -274,13 +268,13 @@ def gap_pick_modal(incident, channel: str) -> dict:
 def gap_fill_modal(incident, field_id: str, settings: Settings) -> dict:
     f = FIELDS[field_id]
     blocks = field_blocks(f, incident.answers.get(field_id), settings.org)
-    view = _modal(GAP_FILL, "Fill a gap", "Save", incident.id, blocks, "")
+    view = _modal(Callback.GAP_FILL, "Fill a gap", "Save", incident.id, blocks, "")
     view["private_metadata"] = json.dumps({"incident": incident.id, "field": field_id})
     return view
 
 
 def register_gap_actions(app: App, settings: Settings, incidents: Incidents) -> None:
-    @app.action(card.FILL_GAP)
+    @app.action(Action.FILL_GAP)
     def fill_gap_clicked(ack: Ack, body: dict, client: WebClient, respond: Respond) -> None:
         ack()
         allowed = incidents.check_owner(value_of(body), body["user"]["id"], "fill_gap", FILLABLE)
@@ -291,7 +285,7 @@ def register_gap_actions(app: App, settings: Settings, incidents: Incidents) -> 
         view = gap_pick_modal(allowed.incident, channel)
         client.views_open(trigger_id=body["trigger_id"], view=view)
 
-    @app.view_submission(GAP_PICK)
+    @app.view_submission(Callback.GAP_PICK)
     def gap_picked(ack: Ack, view: dict) -> None:
         meta = json.loads(view["private_metadata"])
         field_id = (_value(view, "field").get("selected_option") or {}).get("value")
@@ -301,7 +295,7 @@ def register_gap_actions(app: App, settings: Settings, incidents: Incidents) -> 
             return
         ack(response_action="update", view=gap_fill_modal(incident, field_id, settings))
 
-    @app.view_submission(GAP_FILL)
+    @app.view_submission(Callback.GAP_FILL)
     def gap_filled(ack: Ack, body: dict, view: dict) -> None:
         meta = json.loads(view["private_metadata"])
         f = FIELDS[meta["field"]]
