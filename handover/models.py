@@ -195,7 +195,7 @@ class Notice(Base):
 
 class Reask(Base):
     """A checklist field the manager had to fill in or correct after the handover: the truest
-    measure of a handover's quality (DOMAIN.md)."""
+    measure of a handover's quality (docs/domain.md)."""
 
     __tablename__ = "reasks"
 

@@ -1,4 +1,5 @@
-"""Runtime configuration: the environment variables of DESIGN.md, plus the optional TOML file.
+"""Runtime configuration: the environment variables (README, docs/architecture.md) and the
+optional TOML file.
 
 Problems are collected, not raised one at a time, so that `baton serve` and `baton check` can
 print one clear line per problem and the operator fixes them all in one go.
@@ -91,7 +92,7 @@ class OrgConfig:
     escalation_after: timedelta = timedelta(minutes=5)
     escalate_to: str = ""
     templates_dir: Path | None = None
-    # Where notices go when a security or data breach is suspected (DOMAIN.md): not the broad
+    # Where notices go when a security or data breach is suspected (docs/domain.md): not the broad
     # stakeholder channel, unless the manager explicitly confirms.
     restricted_channel: str = ""
     # Who receives exception reports about weak handovers (a user U… or a channel C…).

@@ -1,6 +1,6 @@
 """`baton report` over a seeded SQLite database, run as the real command; --html in a real Chromium.
 
-The seeded month (March 2026, BATON_INITIAL_PHASE 15 min, weights of DOMAIN.md: 42 in all):
+The seeded month (March 2026, BATON_INITIAL_PHASE 15 min, weights of docs/domain.md: 42 in all):
 
   ref  team / agent         T0 (UTC)      first report  accept  TRGs  1st comms  resolved  score
   0001 London  U0LON0001    3 Mar 09:00   08:50 (10)    +2      +5    +10        +120      98

@@ -1,4 +1,4 @@
-"""`baton report`: the measures of DOMAIN.md over a period, as a table, CSV or an HTML page."""
+"""`baton report`: the measures of docs/domain.md over a period, as a table, CSV or an HTML page."""
 
 from __future__ import annotations
 

@@ -14,7 +14,7 @@ from handover.checklist.definition import UNKNOWN, Field, Kind, Step, options_fo
 from handover.settings import OrgConfig
 from handover.times import parse_time, to_iso, utcnow
 
-# Typed answers that say nothing: they score 0 (DOMAIN.md "blank or a placeholder").
+# Typed answers that say nothing: they score 0 (docs/domain.md "blank or a placeholder").
 PLACEHOLDERS = {
     "n/a",
     "na",

@@ -1,4 +1,4 @@
-"""The handover checklist, defined once as data (DOMAIN.md, "The handover checklist").
+"""The handover checklist, defined once as data (docs/domain.md, "The handover checklist").
 
 The Slack modal, the terminal drill, validation, the quality score and the comms all read this one
 definition. A field's *value* is stored as plain JSON:
@@ -46,7 +46,7 @@ class Field:
     id: str
     label: str
     kind: Kind
-    weight: int = 1  # quality-score weight (DOMAIN.md); 0: not scored
+    weight: int = 1  # quality-score weight (docs/domain.md); 0: not scored
     required: bool = False
     hint: str = ""
     options: tuple[Option, ...] = ()
@@ -125,7 +125,7 @@ STEPS: tuple[Step, ...] = (
                 Kind.TEXT,
                 weight=1,
                 required=True,
-                # The minimal core (DOMAIN.md): what is broken and what users see are needed.
+                # The minimal core (docs/domain.md): what is broken and what users see are needed.
                 allow_unknown=False,
                 min_length=10,
                 max_length=120,
@@ -342,7 +342,7 @@ def next_step_id(step_id: str) -> str | None:
 
 
 def options_for(f: Field, org: OrgConfig) -> tuple[Option, ...]:
-    """The choices a field offers, with "all" and "unknown" where DOMAIN.md allows them."""
+    """The choices a field offers, with "all" and "unknown" where docs/domain.md allows them."""
     if f.catalogue:
         base = tuple(Option(name, name) for name in getattr(org, f.catalogue))
         extra: tuple[Option, ...] = ()

@@ -1,4 +1,4 @@
-"""Proposed priority from impact × urgency (DOMAIN.md, "Priority")."""
+"""Proposed priority from impact × urgency (docs/domain.md, "Priority")."""
 
 from __future__ import annotations
 

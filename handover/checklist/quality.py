@@ -1,4 +1,4 @@
-"""The handover quality score (DOMAIN.md, "Handover quality score")."""
+"""The handover quality score (docs/domain.md, "Handover quality score")."""
 
 from __future__ import annotations
 

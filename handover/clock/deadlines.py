@@ -33,7 +33,7 @@ class Objective:
 
 
 def objectives(incident: Incident) -> list[Objective]:
-    """The first phase's objectives (DOMAIN.md), in the order a manager works them."""
+    """The first phase's objectives (docs/domain.md), in the order a manager works them."""
     return [
         Objective("accepted", "accepted", incident.accepted_at),
         Objective("trgs_engaged", "resolver groups engaged", incident.trgs_engaged_at),

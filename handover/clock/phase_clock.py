@@ -1,4 +1,4 @@
-"""The phase clock: deadlines as rows, fired exactly once (DESIGN.md, "Persistence and the clock").
+"""The phase clock: deadlines as rows, fired exactly once (docs/architecture.md, "The clock").
 
 Firing claims the row (pending → fired) in the same transaction as everything the deadline
 causes (outbox messages, phase changes, the next deadlines). Either all of it happens once, or,

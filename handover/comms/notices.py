@@ -242,7 +242,7 @@ class Notices:
         target: Rendering | None = None,
     ) -> Outcome:
         """Publish the draft to `channel`. For a suspected breach the broad stakeholder
-        channel needs `confirmed` (DOMAIN.md: broad comms are held back)."""
+        channel needs `confirmed` (docs/domain.md: broad comms are held back)."""
         with self.db.session() as s:
             notice, incident = self._locked(s, notice_id)
             refused = self._refusal(

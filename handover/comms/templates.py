@@ -1,4 +1,4 @@
-"""Stakeholder comms drafted from Jinja2 templates (DOMAIN.md, "Stakeholder comms").
+"""Stakeholder comms drafted from Jinja2 templates (docs/domain.md, "Stakeholder comms").
 
 One template per notice kind (`comms_templates/<kind>.j2`, or an organisation's own folder)
 renders to two targets from the same source: Slack mrkdwn and plain text (e-mail, a status
@@ -42,7 +42,7 @@ from handover.times import plain_time
 KINDS = ("initial", "update", "resolution", "summary")
 BUILT_IN = Path(comms_templates.__file__).parent
 NOT_KNOWN = "not yet known"
-# Stakeholder states (DOMAIN.md) in the words stakeholders read.
+# Stakeholder states (docs/domain.md) in the words stakeholders read.
 STATES = {
     "investigating": "Investigating",
     "identified": "Cause identified",

@@ -60,7 +60,7 @@ def on_handover(s: Session, incident: Incident, settings: Settings, now: datetim
         now=now,
     )
     plan_first_phase(s, incident, settings, now)
-    # The manager should never write the first comms from a blank page (DOMAIN.md).
+    # The manager should never write the first comms from a blank page (docs/domain.md).
     notices.draft(s, incident, "initial", settings, now)
 
 

@@ -1,4 +1,4 @@
-"""Looking back at a handover, for training (DOMAIN.md): what the manager had to fill in, the
+"""Looking back at a handover, for training (docs/domain.md): what the manager had to fill in, the
 exception report for the service desk lead, and the incident's timeline."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The measures of DOMAIN.md ("Measures the product must report") over a period: plain rows in,
+"""The measures of docs/domain.md ("Measures the product must report") over a period: plain rows in,
 plain figures out. Reading the rows is handover/reporting/measure_rows.py; wording them is the
 front end's.
 
