@@ -14,11 +14,13 @@ from handover.checklist import answers
 from handover.checklist.definition import STEP_IDS, STEPS, next_step_id, step
 from handover.checklist.priority import Proposal, propose
 from handover.checklist.quality import Quality, assess
+from handover.clock.timeline import HandedOver, record_event
 from handover.models import Draft, Event, Incident
 from handover.ownership.incidents import on_handover
 from handover.settings import Settings
 from handover.store.db import Database
 from handover.times import utcnow
+from handover.vocabulary import IncidentStatus, Phase
 
 
 class NotFound(Exception):
@@ -202,8 +204,8 @@ class Handovers:
                 quality_band=review.quality.band,
                 reporter_id=user_id,
                 reporter_team=draft.team_id,
-                status="handed_over",
-                phase="initial",
+                status=IncidentStatus.HANDED_OVER,
+                phase=Phase.INITIAL,
                 handed_over_at=now,
                 mim_channel=self.settings.mim_channel,
             )
@@ -212,15 +214,10 @@ class Handovers:
             draft.incident_id = incident.id
             if not drill:
                 on_handover(s, incident, self.settings, now)
-            s.add(
-                Event(
-                    incident_id=incident.id,
-                    at=now,
-                    actor=user_id,
-                    kind="handed_over",
-                    detail={"priority": incident.priority, "quality_score": incident.quality_score},
-                )
+            handed_over = HandedOver(
+                priority=incident.priority, quality_score=incident.quality_score
             )
+            record_event(s, incident, user_id, handed_over, now, card=False)
         return SubmitOutcome(incident)
 
     # Incidents ---------------------------------------------------------------------------

@@ -20,6 +20,14 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
 from handover.times import utcnow
+from handover.vocabulary import (
+    DeadlineStatus,
+    IncidentStatus,
+    NoticeStatus,
+    OutboxStatus,
+    Phase,
+    StakeholderState,
+)
 
 
 class UTCDateTime(TypeDecorator):
@@ -81,8 +89,10 @@ class Incident(Base):
     quality_band: Mapped[str] = mapped_column(String(8))
     reporter_id: Mapped[str] = mapped_column(String(32), index=True)
     reporter_team: Mapped[str] = mapped_column(String(32), default="")
-    status: Mapped[str] = mapped_column(String(16), default="handed_over", index=True)
-    phase: Mapped[str] = mapped_column(String(16), default="initial")
+    status: Mapped[str] = mapped_column(
+        String(16), default=IncidentStatus.HANDED_OVER, index=True
+    )  # IncidentStatus
+    phase: Mapped[str] = mapped_column(String(16), default=Phase.INITIAL)  # Phase
     handed_over_at: Mapped[datetime] = mapped_column(default=utcnow)
     mim_channel: Mapped[str] = mapped_column(String(32))
     card_ts: Mapped[str | None] = mapped_column(String(32), default=None)
@@ -100,7 +110,9 @@ class Incident(Base):
     closed_at: Mapped[datetime | None] = mapped_column(default=None)
     stood_down_reason: Mapped[str] = mapped_column(Text, default="", server_default="")
     stakeholder_state: Mapped[str] = mapped_column(
-        String(16), default="investigating", server_default="investigating"
+        String(16),
+        default=StakeholderState.INVESTIGATING,
+        server_default=StakeholderState.INVESTIGATING.value,
     )
 
 
@@ -115,9 +127,9 @@ class Deadline(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), index=True)
-    kind: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(32))  # DeadlineKind
     due_at: Mapped[datetime] = mapped_column(index=True)
-    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    status: Mapped[str] = mapped_column(String(16), default=DeadlineStatus.PENDING, index=True)
     fired_at: Mapped[datetime | None] = mapped_column(default=None)
     late: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -132,11 +144,12 @@ class Outbox(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(120), unique=True)
     incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id"), index=True)
-    # What to say (rendered by the front end from `params`), and where: card, thread, dm.
+    # What to say (an OutboxKind or EventKind, rendered by the front end from `params`, typed
+    # in handover/intents.py), and where (a Target).
     what: Mapped[str] = mapped_column(String(40))
     target: Mapped[str] = mapped_column(String(16))
     params: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    status: Mapped[str] = mapped_column(String(16), default=OutboxStatus.PENDING, index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
     lease_until: Mapped[datetime | None] = mapped_column(default=None)
@@ -155,7 +168,8 @@ class Event(Base):
     incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), index=True)
     at: Mapped[datetime] = mapped_column(default=utcnow)
     actor: Mapped[str] = mapped_column(String(32))
-    kind: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(32))  # EventKind
+    # The kind's detail (handover/clock/timeline.py), as JSON.
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
     note: Mapped[str] = mapped_column(Text, default="")
 
@@ -171,8 +185,8 @@ class Notice(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), index=True)
-    kind: Mapped[str] = mapped_column(String(16))  # initial / update / resolution
-    status: Mapped[str] = mapped_column(String(16), default="draft")  # draft/sent/superseded
+    kind: Mapped[str] = mapped_column(String(16))  # NoticeKind
+    status: Mapped[str] = mapped_column(String(16), default=NoticeStatus.DRAFT)  # NoticeStatus
     doing: Mapped[str] = mapped_column(Text, default="")  # "what we are doing", kept onwards
     eta: Mapped[str] = mapped_column(Text, default="")
     next_update_at: Mapped[datetime | None] = mapped_column(default=None)

@@ -16,6 +16,7 @@ from handover.settings import load_settings
 from handover.store import outbox
 from handover.store.db import Database, migrate
 from handover.times import utcnow
+from handover.vocabulary import Target
 from tests.conftest import MIM_CHANNEL, SECRET
 from tests.fake_slack import Failure, dm
 from tests.flows import card_message, submit, wait_until, walk_to_review
@@ -55,7 +56,7 @@ def queue_dm(db: Database, key: str = "dm:1", text_user: str = "U0AGENT001") -> 
             s,
             key,
             "handed_over",
-            outbox.DM,
+            Target.DM,
             incident_id=incident.id,
             params={"user": text_user},
             now=utcnow(),
@@ -72,7 +73,7 @@ def test_the_same_intent_is_one_message(deliverer, fake_slack):
     row_id = queue_dm(deliverer.db)
     with deliverer.db.session() as s:
         outbox.enqueue(
-            s, "dm:1", "handed_over", outbox.DM, params={"user": "U0AGENT001"}, now=utcnow()
+            s, "dm:1", "handed_over", Target.DM, params={"user": "U0AGENT001"}, now=utcnow()
         )
         assert s.query(Outbox).count() == 1
     deliverer.deliver_due()

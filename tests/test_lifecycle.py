@@ -12,8 +12,8 @@ import time
 
 import pytest
 
-from handover.clock.deadlines import UPDATE_KINDS
 from handover.models import Deadline, Event
+from handover.vocabulary import UPDATE_DEADLINES
 from tests.conftest import AGENT, MIM, MIM2, STAKEHOLDER_CHANNEL
 from tests.fake_slack import dm
 from tests.flows import (
@@ -355,5 +355,5 @@ def test_a_double_click_sends_the_initial_notice_once(baton):
     assert len(published) == 1
     assert baton.fake.responses == []  # a double click is no error
     with baton.db.session() as s:
-        planned = s.query(Deadline).filter(Deadline.kind.in_(UPDATE_KINDS)).count()
+        planned = s.query(Deadline).filter(Deadline.kind.in_(UPDATE_DEADLINES)).count()
     assert planned == 2  # one reminder and one due time

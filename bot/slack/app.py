@@ -28,10 +28,10 @@ from bot.slack.ownership.listeners import register_gap_actions, register_inciden
 from bot.slack.ownership.timeline_text import timeline_text
 from bot.slack.permissions import AcceptPolicy
 from handover.checklist.definition import Step, step
+from handover.clock.timeline import timeline
 from handover.comms.notices import Notices
 from handover.handovers import Handovers, NotFound
 from handover.ownership.incidents import Incidents
-from handover.reporting.exception_reports import timeline
 from handover.settings import Settings
 from handover.times import humanize, utcnow
 

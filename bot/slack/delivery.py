@@ -24,6 +24,7 @@ from handover.settings import Settings
 from handover.store import outbox
 from handover.store.db import Database
 from handover.times import utcnow
+from handover.vocabulary import OutboxKind, Target
 
 log = logging.getLogger(__name__)
 
@@ -142,19 +143,19 @@ class Deliverer:
     def _send(self, row: Outbox) -> str | None:
         with self.db.session() as s:
             incident = s.get(Incident, row.incident_id) if row.incident_id else None
-        if row.target == outbox.CARD:
+        if row.target == Target.CARD:
             return self._send_card(row, incident)
-        if row.what in (outbox.NOTICE_POST, outbox.NOTICE):
+        if row.what in (OutboxKind.NOTICE_POST, OutboxKind.NOTICE):
             return self._send_draft(row, incident)
-        if row.target == outbox.STAKEHOLDERS:
+        if row.target == Target.STAKEHOLDERS:
             return self._publish(row)
-        text = outbox_text.text_for(row.what, incident, row.params, self.settings)
+        text = outbox_text.text_for(row.what, incident, row.params)
         thread_ts = None
-        if row.target == outbox.THREAD:
+        if row.target == Target.THREAD:
             if not incident.card_ts:
                 raise NotReady
             channel, thread_ts = incident.mim_channel, incident.card_ts
-        elif row.target == outbox.CHANNEL:
+        elif row.target == Target.CHANNEL:
             channel = row.params["channel"]
         else:
             channel = self.client.conversations_open(users=row.params["user"])["channel"]["id"]
@@ -167,7 +168,7 @@ class Deliverer:
                 channel=incident.mim_channel, ts=incident.card_ts, text=text, blocks=blocks
             )
             return incident.card_ts
-        if row.what != outbox.CARD_POST:
+        if row.what != OutboxKind.CARD_POST:
             raise NotReady
         ts = self._post_once(row, incident.mim_channel, None, text=text, blocks=blocks)
         with self.db.session() as s:
@@ -185,7 +186,7 @@ class Deliverer:
                 channel=incident.mim_channel, ts=notice.draft_ts, text=text, blocks=blocks
             )
             return notice.draft_ts
-        if row.what != outbox.NOTICE_POST:
+        if row.what != OutboxKind.NOTICE_POST:
             raise NotReady
         ts = self._post_once(row, incident.mim_channel, incident.card_ts, text=text, blocks=blocks)
         self.notices.record_draft_ts(notice.id, ts)
@@ -195,7 +196,7 @@ class Deliverer:
         """A notice to its audience; a later edit changes the same message in place."""
         notice, _ = self.notices.get(row.params["notice_id"])
         text, blocks = views.published_message(notice)
-        if row.what == outbox.NOTICE_REPUBLISH:
+        if row.what == OutboxKind.NOTICE_REPUBLISH:
             if not notice.sent_ts:
                 raise NotReady
             self.client.chat_update(

@@ -7,36 +7,32 @@ from datetime import datetime
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 from slack_sdk.models.blocks import (
-    ButtonElement,
     ContextBlock,
     DividerBlock,
     HeaderBlock,
-    MarkdownTextObject,
     SectionBlock,
 )
 from slack_sdk.models.views import View
 
+from bot.slack.blocks import BAND_DOT, button, md
 from bot.slack.ids import Action
 from bot.slack.intake import modal
 from bot.slack.mrkdwn import escape, slack_time
-from bot.slack.ownership.card import BAND_DOT, status_line, truncate
+from bot.slack.ownership.card import status_line
 from handover.checklist.definition import step
 from handover.handovers import Handovers
 from handover.models import Draft, Incident
 from handover.ownership.incidents import Incidents
 from handover.settings import Settings
 from handover.times import utcnow
+from handover.vocabulary import IncidentStatus
 
 MAX_LISTED = 15  # a Home tab holds 100 blocks: keep every list short
 
 
-def _md(text: str) -> MarkdownTextObject:
-    return MarkdownTextObject(text=truncate(text), verbatim=True)
-
-
 def _incident(incident: Incident, settings: Settings, now: datetime) -> SectionBlock:
     return SectionBlock(
-        text=_md(
+        text=md(
             f"*{incident.reference}* · {incident.priority} · {escape(incident.headline)}\n"
             f"{status_line(incident, settings, now)}"
         )
@@ -47,13 +43,11 @@ def _draft(draft: Draft) -> list:
     headline = draft.answers.get("headline") or "(no headline yet)"
     return [
         SectionBlock(
-            text=_md(
+            text=md(
                 f"{escape(str(headline))}\nLast saved {slack_time(draft.updated_at)}"
                 f" · at step: {step(draft.step).title.lower()}"
             ),
-            accessory=ButtonElement(
-                text="Resume", action_id=Action.HOME_RESUME, value=str(draft.id)
-            ),
+            accessory=button("Resume", Action.HOME_RESUME, draft.id),
         ),
     ]
 
@@ -70,30 +64,30 @@ def home_view(
     others = [i for i in active if i.owner_id != user]
     blocks: list = [HeaderBlock(text="Major incidents")]
     if mine:
-        blocks.append(SectionBlock(text=_md("*Yours*")))
+        blocks.append(SectionBlock(text=md("*Yours*")))
         blocks += [_incident(i, settings, now) for i in mine[:MAX_LISTED]]
-    blocks.append(SectionBlock(text=_md("*Active now*" if not mine else "*Others active now*")))
+    blocks.append(SectionBlock(text=md("*Active now*" if not mine else "*Others active now*")))
     if others:
         blocks += [_incident(i, settings, now) for i in others[:MAX_LISTED]]
     else:
-        blocks.append(SectionBlock(text=_md("None. Type `/major-incident` to hand one over.")))
+        blocks.append(SectionBlock(text=md("None. Type `/major-incident` to hand one over.")))
     if drafts:
-        blocks += [DividerBlock(), SectionBlock(text=_md("*Your unfinished handovers*"))]
+        blocks += [DividerBlock(), SectionBlock(text=md("*Your unfinished handovers*"))]
         for draft in drafts[:5]:
             blocks += _draft(draft)
     if recent:
-        blocks += [DividerBlock(), SectionBlock(text=_md("*Your recent handovers*"))]
+        blocks += [DividerBlock(), SectionBlock(text=md("*Your recent handovers*"))]
         for incident in recent:
             blocks.append(
                 SectionBlock(
-                    text=_md(
+                    text=md(
                         f"*{incident.reference}* · {escape(incident.headline)} · handover quality "
                         f"{BAND_DOT[incident.quality_band]} {incident.quality_score} % · "
-                        f"{incident.status.replace('_', ' ')}"
+                        f"{IncidentStatus(incident.status).words}"
                     )
                 )
             )
-    blocks.append(ContextBlock(elements=[_md(f"Updated {slack_time(now)}")]))
+    blocks.append(ContextBlock(elements=[md(f"Updated {slack_time(now)}")]))
     return View(type="home", blocks=blocks).to_dict()
 
 

@@ -4,15 +4,8 @@ from __future__ import annotations
 
 from slack_bolt import Ack, Respond
 
-from handover.comms.notices import NEEDS_CONFIRMATION, STALE, SUPERSEDED
-from handover.outcomes import (
-    ALREADY_OWNED,
-    NOT_ACTIVE,
-    NOT_FOUND,
-    NOT_OWNER,
-    NOT_RESOLVED,
-    Outcome,
-)
+from handover.outcomes import Outcome, Refusal
+from handover.vocabulary import IncidentStatus
 
 
 def value_of(body: dict) -> int:
@@ -33,32 +26,32 @@ def answer(respond: Respond, outcome: Outcome, action: str) -> None:
 def refusal_text(outcome: Outcome, action: str) -> str:
     incident = outcome.incident
     ref = incident.reference if incident else "This incident"
-    if outcome.refusal == NOT_FOUND:
+    if outcome.refusal == Refusal.NOT_FOUND:
         return "That incident no longer exists."
-    if outcome.refusal == ALREADY_OWNED:
+    if outcome.refusal == Refusal.ALREADY_OWNED:
         return (
             f"*{ref}* is already owned by <@{incident.owner_id}>. Ask them to hand it on "
             "if you should take it."
         )
-    if outcome.refusal == NOT_OWNER:
+    if outcome.refusal == Refusal.NOT_OWNER:
         if incident.owner_id is None:
             return f"Only the owner can {action}, and *{ref}* has none yet: accept it first."
         return (
             f"Only the owner of *{ref}*, <@{incident.owner_id}>, can {action}. Ask them to "
             "hand it on to you if you should take over."
         )
-    if outcome.refusal == NOT_ACTIVE:
-        return f"*{ref}* is {incident.status.replace('_', ' ')}: nothing more to {action}."
-    if outcome.refusal == NOT_RESOLVED:
+    if outcome.refusal == Refusal.NOT_ACTIVE:
+        return f"*{ref}* is {IncidentStatus(incident.status).words}: nothing more to {action}."
+    if outcome.refusal == Refusal.NOT_RESOLVED:
         return f"*{ref}* must be resolved before it can be closed."
-    if outcome.refusal == NEEDS_CONFIRMATION:
+    if outcome.refusal == Refusal.NEEDS_CONFIRMATION:
         return (
             f"A security or data breach is suspected in *{ref}*: broad comms are held back. "
             "Use *Send to all stakeholders…* and confirm, if you are sure."
         )
-    if outcome.refusal == SUPERSEDED:
+    if outcome.refusal == Refusal.SUPERSEDED:
         return "A newer draft of this notice exists in the thread: check and send that one."
-    if outcome.refusal == STALE:
+    if outcome.refusal == Refusal.STALE:
         return (
             "The next-update time in this edited draft has passed: edit it again or draft "
             "a new one."

@@ -13,24 +13,30 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.exc import OperationalError
 
-from handover.clock.deadlines import (
-    ACTIVE,
-    ESCALATION,
-    PHASE_END,
-    PHASE_REMINDER,
-    UPDATE_DUE,
-    UPDATE_REMINDER,
-    objectives,
-    open_objectives,
-    plan_update_cycle,
+from handover.clock.deadlines import objectives, open_objectives, plan_update_cycle
+from handover.clock.timeline import (
+    Escalated,
+    PhaseVerdict,
+    UpdateOverdue,
+    record_event,
     refresh_card,
     say_in_thread,
 )
 from handover.comms import notices
-from handover.models import Deadline, Event, Incident
+from handover.intents import PhaseReminder, UpdateReminder
+from handover.models import Deadline, Incident
+from handover.payload import Payload
 from handover.settings import Settings
 from handover.store.db import Database
 from handover.times import to_iso, utcnow
+from handover.vocabulary import (
+    ACTIVE,
+    DeadlineKind,
+    DeadlineStatus,
+    NoticeKind,
+    OutboxKind,
+    Phase,
+)
 
 # A deadline fired later than this after its due time says so (e.g. Baton was down).
 LATE_AFTER = timedelta(seconds=2)
@@ -46,7 +52,9 @@ class Clock:
 
     def pending(self, until: datetime | None = None) -> list[tuple[int, datetime]]:
         """Pending deadlines (due before `until`, when given), soonest first."""
-        query = select(Deadline.id, Deadline.due_at).where(Deadline.status == "pending")
+        query = select(Deadline.id, Deadline.due_at).where(
+            Deadline.status == DeadlineStatus.PENDING
+        )
         if until is not None:
             query = query.where(Deadline.due_at <= until)
         with self.db.session() as s:
@@ -66,7 +74,7 @@ class Clock:
         with self.db.session() as s:
             now = self.now()
             deadline = s.get(Deadline, deadline_id)
-            if deadline is None or deadline.status != "pending":
+            if deadline is None or deadline.status != DeadlineStatus.PENDING:
                 return False
             # Lock the incident before claiming: what a deadline says depends on the incident
             # (objectives met, next update planned), and a user's action on it takes the same
@@ -75,43 +83,45 @@ class Clock:
             late = now - deadline.due_at > LATE_AFTER
             claimed = s.execute(
                 update(Deadline)
-                .where(Deadline.id == deadline_id, Deadline.status == "pending")
-                .values(status="fired", fired_at=now, late=late)
+                .where(Deadline.id == deadline_id, Deadline.status == DeadlineStatus.PENDING)
+                .values(status=DeadlineStatus.FIRED, fired_at=now, late=late)
             ).rowcount
             if claimed != 1:
                 return False
             if incident.status in ACTIVE:
-                HANDLERS[deadline.kind](self, s, incident, deadline, now, late)
+                HANDLERS[DeadlineKind(deadline.kind)](self, s, incident, deadline, now, late)
             return True
 
     # What each deadline says ------------------------------------------------------------
 
-    def _common(self, deadline: Deadline, late: bool) -> dict:
-        return {"due_at": to_iso(deadline.due_at), "late": late}
+    @staticmethod
+    def _line(s, incident, deadline, what: OutboxKind, intent: Payload, now: datetime) -> None:
+        """The clock's line in the card's thread, once per deadline."""
+        say_in_thread(s, incident, f"deadline:{deadline.id}", what, intent.to_json(), now)
 
     def _escalation(self, s, incident, deadline, now, late) -> None:
         if incident.owner_id is not None:
             return
-        params = {
-            **self._common(deadline, late),
-            "waited_s": int((now - incident.handed_over_at).total_seconds()),
-            "escalate_to": self.settings.org.escalate_to,
-        }
-        s.add(
-            Event(incident_id=incident.id, at=now, actor="baton", kind="escalated", detail=params)
+        escalated = Escalated(
+            due_at=to_iso(deadline.due_at),
+            late=late,
+            waited_s=int((now - incident.handed_over_at).total_seconds()),
+            escalate_to=self.settings.org.escalate_to,
         )
-        say_in_thread(s, incident, f"deadline:{deadline.id}", "escalation", params, now)
+        record_event(s, incident, "baton", escalated, now, card=False)
+        self._line(s, incident, deadline, OutboxKind.ESCALATION, escalated, now)
 
     def _phase_reminder(self, s, incident, deadline, now, late) -> None:
         still_open = open_objectives(incident)
         if not still_open:
             return
-        params = {
-            **self._common(deadline, late),
-            "open": still_open,
-            "ends_at": to_iso(incident.phase_ends_at),
-        }
-        say_in_thread(s, incident, f"deadline:{deadline.id}", "phase_reminder", params, now)
+        reminder = PhaseReminder(
+            due_at=to_iso(deadline.due_at),
+            late=late,
+            open=still_open,
+            ends_at=to_iso(incident.phase_ends_at),
+        )
+        self._line(s, incident, deadline, OutboxKind.PHASE_REMINDER, reminder, now)
 
     def _phase_end(self, s, incident, deadline, now, late) -> None:
         t0 = incident.handed_over_at
@@ -121,52 +131,42 @@ class Clock:
             if o.done_at is not None
         ]
         missing = open_objectives(incident)
-        params = {
-            **self._common(deadline, late),
-            "met": not missing,
-            "done": done,
-            "missing": missing,
-            "phase_s": int(self.settings.initial_phase.total_seconds()),
-        }
-        incident.phase = "post_initial"
-        s.add(
-            Event(
-                incident_id=incident.id,
-                at=now,
-                actor="baton",
-                kind="phase_met" if not missing else "phase_missed",
-                detail=params,
-            )
+        verdict = PhaseVerdict(
+            due_at=to_iso(deadline.due_at),
+            late=late,
+            met=not missing,
+            done=done,
+            missing=missing,
+            phase_s=int(self.settings.initial_phase.total_seconds()),
         )
+        incident.phase = Phase.POST_INITIAL
         if incident.next_update_due_at is None:
             plan_update_cycle(s, incident, self.settings, base=now)
-        say_in_thread(s, incident, f"deadline:{deadline.id}", "phase_verdict", params, now)
+        record_event(s, incident, "baton", verdict, now, card=False)
+        self._line(s, incident, deadline, OutboxKind.PHASE_VERDICT, verdict, now)
         refresh_card(s, incident, f"deadline:{deadline.id}", now)
 
     def _update_reminder(self, s, incident, deadline, now, late) -> None:
-        params = {
-            **self._common(deadline, late),
-            "update_due_at": to_iso(incident.next_update_due_at or deadline.due_at),
-        }
-        say_in_thread(s, incident, f"deadline:{deadline.id}", "update_reminder", params, now)
+        reminder = UpdateReminder(
+            due_at=to_iso(deadline.due_at),
+            late=late,
+            update_due_at=to_iso(incident.next_update_due_at or deadline.due_at),
+        )
+        self._line(s, incident, deadline, OutboxKind.UPDATE_REMINDER, reminder, now)
         # Offer the update ready to check and send: it is due even when there is no news.
-        notices.draft(s, incident, "update", self.settings, now)
+        notices.draft(s, incident, NoticeKind.UPDATE, self.settings, now)
 
     def _update_due(self, s, incident, deadline, now, late) -> None:
-        params = self._common(deadline, late)
-        s.add(
-            Event(
-                incident_id=incident.id, at=now, actor="baton", kind="update_overdue", detail=params
-            )
-        )
-        say_in_thread(s, incident, f"deadline:{deadline.id}", "update_overdue", params, now)
+        overdue = UpdateOverdue(due_at=to_iso(deadline.due_at), late=late)
+        record_event(s, incident, "baton", overdue, now, card=False)
+        self._line(s, incident, deadline, OutboxKind.UPDATE_OVERDUE, overdue, now)
         refresh_card(s, incident, f"deadline:{deadline.id}", now)
 
 
 HANDLERS = {
-    ESCALATION: Clock._escalation,
-    PHASE_REMINDER: Clock._phase_reminder,
-    PHASE_END: Clock._phase_end,
-    UPDATE_REMINDER: Clock._update_reminder,
-    UPDATE_DUE: Clock._update_due,
+    DeadlineKind.ESCALATION: Clock._escalation,
+    DeadlineKind.PHASE_REMINDER: Clock._phase_reminder,
+    DeadlineKind.PHASE_END: Clock._phase_end,
+    DeadlineKind.UPDATE_REMINDER: Clock._update_reminder,
+    DeadlineKind.UPDATE_DUE: Clock._update_due,
 }

@@ -15,18 +15,26 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from handover.checklist.definition import Rendering
-from handover.clock.deadlines import ACTIVE, plan_update_cycle, record_event
+from handover.clock.deadlines import plan_update_cycle
+from handover.clock.timeline import (
+    InitialCommsSent,
+    NoticeEdited,
+    NoticeSent,
+    ResolutionSent,
+    StateChanged,
+    UpdateSent,
+    record_denial,
+    record_event,
+)
 from handover.comms import templates
-from handover.models import Event, Incident, Notice
-from handover.outcomes import INVALID, NOT_ACTIVE, NOT_FOUND, NOT_OWNER, Outcome, denial
+from handover.models import Incident, Notice
+from handover.outcomes import AlreadyDone, Outcome, Refusal, Refused, answers_refusals, invalid
 from handover.settings import Settings
 from handover.store import outbox
 from handover.store.db import Database
 from handover.times import to_iso, utcnow
+from handover.vocabulary import ACTIVE, NoticeKind, NoticeStatus, OutboxKind, Target
 
-NEEDS_CONFIRMATION = "needs_confirmation"
-SUPERSEDED = "superseded"
-STALE = "stale"
 # A draft whose "next update" time is this close (or past; a quarter of the cadence for short
 # ones) is re-drafted before sending, so no notice promises a time already gone.
 FRESH_FOR = timedelta(minutes=1)
@@ -39,7 +47,7 @@ def security_suspected(incident: Incident) -> bool:
 def _last_sent(s: Session, incident_id: int) -> Notice | None:
     return s.scalars(
         select(Notice)
-        .where(Notice.incident_id == incident_id, Notice.status == "sent")
+        .where(Notice.incident_id == incident_id, Notice.status == NoticeStatus.SENT)
         .order_by(Notice.sent_at.desc(), Notice.id.desc())
         .limit(1)
     ).first()
@@ -59,19 +67,23 @@ def draft(
     same kind are superseded: only the newest can be sent."""
     s.execute(
         update(Notice)
-        .where(Notice.incident_id == incident.id, Notice.kind == kind, Notice.status == "draft")
-        .values(status=SUPERSEDED)
+        .where(
+            Notice.incident_id == incident.id,
+            Notice.kind == kind,
+            Notice.status == NoticeStatus.DRAFT,
+        )
+        .values(status=NoticeStatus.SUPERSEDED)
     )
     previous = _last_sent(s, incident.id)
     next_update = None
-    if kind != "resolution":
+    if kind != NoticeKind.RESOLUTION:
         next_update = now + settings.update_interval_for(incident.priority)
     current = templates.snapshot(incident)
     changes = templates.diff_since(previous.snapshot, current) if previous else []
     notice = Notice(
         incident_id=incident.id,
         kind=kind,
-        status="draft",
+        status=NoticeStatus.DRAFT,
         # The manager's "what we are doing" line carries over until they change it.
         doing=doing if doing is not None else (previous.doing if previous else ""),
         eta=eta,
@@ -83,11 +95,13 @@ def draft(
     )
     s.add(notice)
     s.flush()
-    _queue(s, notice, "post", outbox.NOTICE_POST, outbox.THREAD, now)
+    _queue(s, notice, "post", OutboxKind.NOTICE_POST, Target.THREAD, now)
     return notice
 
 
-def _queue(s: Session, notice: Notice, key: str, what: str, target: str, now: datetime) -> None:
+def _queue(
+    s: Session, notice: Notice, key: str, what: OutboxKind, target: Target, now: datetime
+) -> None:
     """One message about a notice (its draft in the thread, its publication), once per key."""
     outbox.enqueue(
         s,
@@ -149,7 +163,7 @@ class Notices:
             self.settings.update_interval_for(incident.priority)
         )
         details = templates.Details(next_update_at=next_update, doing=self.last_doing(incident.id))
-        return templates.render("summary", incident, self.settings.org, target, details)
+        return templates.render(NoticeKind.SUMMARY, incident, self.settings.org, target, details)
 
     def record_draft_ts(self, notice_id: int, ts: str) -> None:
         with self.db.session() as s:
@@ -160,11 +174,12 @@ class Notices:
             notice = s.get(Notice, notice_id)
             notice.channel, notice.sent_ts = channel, ts
 
+    @answers_refusals
     def request(
         self,
         incident_id: int,
         user: str,
-        kind: str,
+        kind: NoticeKind,
         *,
         doing: str | None = None,
         state: str | None = None,
@@ -173,18 +188,17 @@ class Notices:
         """A manager asks for a fresh draft (an update with what they are doing, say)."""
         with self.db.session() as s:
             incident = s.get(Incident, incident_id, with_for_update=True)
-            refused = self._refusal(s, incident, user, f"draft_{kind}")
-            if refused:
-                return refused
+            self._check(s, incident, user, f"draft_{kind}")
             now = self.now()
             if state and state != incident.stakeholder_state:
-                change = {"from": incident.stakeholder_state, "to": state}
+                change = StateChanged(before=incident.stakeholder_state, after=state)
                 incident.stakeholder_state = state
                 # The update draft that follows says it in the thread.
-                record_event(s, incident, user, "state_changed", now, change, thread=False)
+                record_event(s, incident, user, change, now)
             draft(s, incident, kind, self.settings, now, actor=user, doing=doing, eta=eta)
             return Outcome(True, incident)
 
+    @answers_refusals
     def edit(
         self, notice_id: int, user: str, subject: str, body: str, escape: Callable[[str], str]
     ) -> Outcome:
@@ -192,14 +206,12 @@ class Notices:
         edited in place, not posted again). Every edit is kept."""
         subject, body = " ".join(subject.split()), body.strip()
         if not subject or not body:
-            return Outcome(False, refusal=INVALID, message="A notice needs a subject and a body.")
+            raise invalid("A notice needs a subject and a body.")
         with self.db.session() as s:
             notice, incident = self._locked(s, notice_id)
-            refused = self._refusal(s, incident, user, "edit_notice", allow_closed=True)
-            if refused:
-                return refused
-            if notice.status == SUPERSEDED:
-                return Outcome(False, incident, SUPERSEDED)
+            self._check(s, incident, user, "edit_notice", allow_closed=True)
+            if notice.status == NoticeStatus.SUPERSEDED:
+                raise Refused(Refusal.SUPERSEDED, incident)
             now = self.now()
             notice.edits = [
                 *notice.edits,
@@ -213,25 +225,16 @@ class Notices:
             notice.subject, notice.body_plain = escape(subject), body
             notice.body_mrkdwn = escape(body)
             notice.rendered = True
-            s.add(
-                Event(
-                    incident_id=incident.id,
-                    at=now,
-                    actor=user,
-                    kind="notice_edited",
-                    detail={
-                        "notice": notice.id,
-                        "kind": notice.kind,
-                        "sent": notice.status == "sent",
-                    },
-                )
-            )
+            sent = notice.status == NoticeStatus.SENT
+            edited = NoticeEdited(notice=notice.id, notice_kind=notice.kind, sent=sent)
+            record_event(s, incident, user, edited, now, card=False)
             self._refresh_draft(s, notice, now)
-            if notice.status == "sent":
+            if sent:
                 key = f"republish:{len(notice.edits)}"
-                _queue(s, notice, key, outbox.NOTICE_REPUBLISH, outbox.STAKEHOLDERS, now)
+                _queue(s, notice, key, OutboxKind.NOTICE_REPUBLISH, Target.STAKEHOLDERS, now)
             return Outcome(True, incident)
 
+    @answers_refusals
     def send(
         self,
         notice_id: int,
@@ -245,37 +248,35 @@ class Notices:
         channel needs `confirmed` (docs/domain.md: broad comms are held back)."""
         with self.db.session() as s:
             notice, incident = self._locked(s, notice_id)
-            refused = self._refusal(
+            self._check(
                 s,
                 incident,
                 user,
                 "send_notice",
-                allow_closed=notice is not None and notice.kind == "resolution",
+                allow_closed=notice is not None and notice.kind == NoticeKind.RESOLUTION,
             )
-            if refused:
-                return refused
-            if notice.status == SUPERSEDED:
-                return Outcome(False, incident, SUPERSEDED)
-            if notice.status == "sent":
-                return Outcome(True, incident)  # a double click: sent once already
+            if notice.status == NoticeStatus.SUPERSEDED:
+                raise Refused(Refusal.SUPERSEDED, incident)
+            if notice.status == NoticeStatus.SENT:
+                raise AlreadyDone(incident)  # a double click: sent once already
             if (
                 security_suspected(incident)
                 and channel == self.settings.stakeholder_channel
                 and not confirmed
             ):
-                return Outcome(False, incident, NEEDS_CONFIRMATION)
+                raise Refused(Refusal.NEEDS_CONFIRMATION, incident)
             now = self.now()
             interval = self.settings.update_interval_for(incident.priority)
             if notice.next_update_at and notice.next_update_at - now < min(FRESH_FOR, interval / 4):
                 if notice.edits:
-                    return Outcome(False, incident, STALE)
+                    raise Refused(Refusal.STALE, incident)
                 notice.next_update_at = now + interval
                 if target is not None:
                     self._render_into(notice, incident, target)
-            notice.status, notice.sent_at, notice.sent_by = "sent", now, user
+            notice.status, notice.sent_at, notice.sent_by = NoticeStatus.SENT, now, user
             notice.channel = channel
             self._went_out(s, incident, notice, user, now)
-            _queue(s, notice, "publish", outbox.NOTICE_PUBLISH, outbox.STAKEHOLDERS, now)
+            _queue(s, notice, "publish", OutboxKind.NOTICE_PUBLISH, Target.STAKEHOLDERS, now)
             self._refresh_draft(s, notice, now)
             return Outcome(True, incident)
 
@@ -292,53 +293,53 @@ class Notices:
         s.refresh(notice)  # as it is now that we hold the lock
         return notice, incident
 
-    def _refusal(
+    def _check(
         self,
         s: Session,
         incident: Incident | None,
         user: str,
         action: str,
         allow_closed: bool = False,
-    ) -> Outcome | None:
+    ) -> None:
         """The owner acts on notices; before anyone owns it, those allowed to accept may
         (the front end checks who may accept before calling)."""
         if incident is None:
-            return Outcome(False, refusal=NOT_FOUND)
+            raise Refused(Refusal.NOT_FOUND)
         if incident.owner_id is not None and incident.owner_id != user:
-            s.add(denial(incident, user, action, self.now()))
-            return Outcome(False, incident, NOT_OWNER)
+            record_denial(s, incident, user, action, self.now())
+            raise Refused(Refusal.NOT_OWNER, incident)
         if incident.status not in ACTIVE and not allow_closed:
-            return Outcome(False, incident, NOT_ACTIVE)
-        return None
+            raise Refused(Refusal.NOT_ACTIVE, incident)
 
     def _refresh_draft(self, s: Session, notice: Notice, now: datetime) -> None:
-        _queue(s, notice, f"refresh:{now.timestamp()}", outbox.NOTICE, outbox.THREAD, now)
+        _queue(s, notice, f"refresh:{now.timestamp()}", OutboxKind.NOTICE, Target.THREAD, now)
 
     def _went_out(
         self, s: Session, incident: Incident, notice: Notice, user: str, now: datetime
     ) -> None:
         """The clock's side: objectives met, the update deadline set from what was promised."""
-        detail = {
-            "notice": notice.id,
-            "channel": notice.channel,
-            "after_s": int((now - incident.handed_over_at).total_seconds()),
-        }
-        if notice.kind == "resolution":
-            kind = "resolution_sent"
+        sent = dict(
+            notice=notice.id,
+            channel=notice.channel,
+            after_s=int((now - incident.handed_over_at).total_seconds()),
+            next_update_at=to_iso(notice.next_update_at) if notice.next_update_at else None,
+        )
+        detail: NoticeSent
+        if notice.kind == NoticeKind.RESOLUTION:
+            detail = ResolutionSent(**sent)
         elif incident.initial_comms_at is None:
-            kind = "initial_comms_sent"
             incident.initial_comms_at = now
-            if incident.phase_ends_at and now > incident.phase_ends_at:
-                detail["late_by_s"] = int((now - incident.phase_ends_at).total_seconds())
+            late = incident.phase_ends_at and now > incident.phase_ends_at
+            late_by = int((now - incident.phase_ends_at).total_seconds()) if late else None
+            detail = InitialCommsSent(**sent, late_by_s=late_by)
         else:
-            kind = "update_sent"
             was_due = incident.next_update_due_at
-            detail |= {
-                "was_due_at": to_iso(was_due) if was_due else None,
-                "on_time": was_due is None or now <= was_due,
-            }
+            detail = UpdateSent(
+                **sent,
+                was_due_at=to_iso(was_due) if was_due else None,
+                on_time=was_due is None or now <= was_due,
+            )
             incident.last_update_at = now
         if notice.next_update_at:
             plan_update_cycle(s, incident, self.settings, due=notice.next_update_at)
-            detail["next_update_at"] = to_iso(notice.next_update_at)
-        record_event(s, incident, user, kind, now, detail)
+        record_event(s, incident, user, detail, now)

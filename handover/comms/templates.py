@@ -38,16 +38,17 @@ from handover.checklist.quality import field_value
 from handover.models import Incident
 from handover.settings import OrgConfig
 from handover.times import plain_time
+from handover.vocabulary import NoticeKind, StakeholderState
 
-KINDS = ("initial", "update", "resolution", "summary")
+KINDS = tuple(NoticeKind)
 BUILT_IN = Path(comms_templates.__file__).parent
 NOT_KNOWN = "not yet known"
 # Stakeholder states (docs/domain.md) in the words stakeholders read.
 STATES = {
-    "investigating": "Investigating",
-    "identified": "Cause identified",
-    "monitoring": "Fix applied, monitoring",
-    "resolved": "Resolved",
+    StakeholderState.INVESTIGATING: "Investigating",
+    StakeholderState.IDENTIFIED: "Cause identified",
+    StakeholderState.MONITORING: "Fix applied, monitoring",
+    StakeholderState.RESOLVED: "Resolved",
 }
 PLAIN = Rendering(time=plain_time)
 
@@ -110,9 +111,9 @@ def context(
     if kind not in KINDS:
         raise ValueError(f"no notice kind {kind!r} (kinds: {', '.join(KINDS)})")
     next_update = details.next_update_at or incident.next_update_due_at
-    if kind != "resolution" and next_update is None:
+    if kind != NoticeKind.RESOLUTION and next_update is None:
         raise ValueError("every notice names the next update time: give next_update_at")
-    if kind == "resolution" and incident.resolved_at is None:
+    if kind == NoticeKind.RESOLUTION and incident.resolved_at is None:
         raise ValueError("a resolution notice needs the incident's resolved_at")
     shown = replace(how, unknown=NOT_KNOWN, blank=NOT_KNOWN)
     answers = {**incident.answers, "headline": incident.headline}

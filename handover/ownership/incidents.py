@@ -13,31 +13,51 @@ from sqlalchemy.orm import Session
 
 from handover.checklist import answers
 from handover.checklist.definition import FIELDS, STEPS, Kind
-from handover.clock.deadlines import (
-    ACTIVE,
-    ESCALATION,
-    cancel,
-    plan_first_phase,
+from handover.clock.deadlines import cancel, plan_first_phase
+from handover.clock.timeline import (
+    Accepted,
+    Closed,
+    GapFilled,
+    HandedOn,
+    Resolved,
+    StoodDown,
+    TrgsEngaged,
+    record_denial,
     record_event,
 )
 from handover.comms import notices
+from handover.intents import AcceptedDm, HandedOnDm, HandedOverDm, StoodDownDm
 from handover.models import Incident, Reask
 from handover.outcomes import (
-    ALREADY_OWNED,
-    INVALID,
-    NOT_ACTIVE,
-    NOT_ALLOWED,
-    NOT_FOUND,
-    NOT_OWNER,
-    NOT_RESOLVED,
+    AlreadyDone,
     Outcome,
-    denial,
+    Refusal,
+    Refused,
+    answers_refusals,
+    invalid,
 )
+from handover.ownership.controls import Control, statuses_for
+from handover.payload import Payload
 from handover.reporting import exception_reports
 from handover.settings import Settings
 from handover.store import outbox
 from handover.store.db import Database
 from handover.times import to_iso, utcnow
+from handover.vocabulary import (
+    ACTIVE,
+    DeadlineKind,
+    IncidentStatus,
+    NoticeKind,
+    OutboxKind,
+    Phase,
+    StakeholderState,
+    Target,
+)
+
+
+def tell(s: Session, incident: Incident, key: str, what: OutboxKind, dm: Payload, now) -> None:
+    """A direct message about the incident, once per key."""
+    outbox.enqueue(s, key, what, Target.DM, incident_id=incident.id, params=dm.to_json(), now=now)
 
 
 def on_handover(s: Session, incident: Incident, settings: Settings, now: datetime) -> None:
@@ -45,23 +65,16 @@ def on_handover(s: Session, incident: Incident, settings: Settings, now: datetim
     outbox.enqueue(
         s,
         f"card:{incident.id}:post",
-        outbox.CARD_POST,
-        outbox.CARD,
+        OutboxKind.CARD_POST,
+        Target.CARD,
         incident_id=incident.id,
         now=now,
     )
-    outbox.enqueue(
-        s,
-        f"dm:{incident.id}:handed_over",
-        "handed_over",
-        outbox.DM,
-        incident_id=incident.id,
-        params={"user": incident.reporter_id},
-        now=now,
-    )
+    dm = HandedOverDm(user=incident.reporter_id)
+    tell(s, incident, f"dm:{incident.id}:handed_over", OutboxKind.HANDED_OVER_DM, dm, now)
     plan_first_phase(s, incident, settings, now)
     # The manager should never write the first comms from a blank page (docs/domain.md).
-    notices.draft(s, incident, "initial", settings, now)
+    notices.draft(s, incident, NoticeKind.INITIAL, settings, now)
 
 
 def key_durations(incident: Incident) -> list[tuple[str, timedelta | None]]:
@@ -79,10 +92,6 @@ def key_durations(incident: Incident) -> list[tuple[str, timedelta | None]]:
     ]
 
 
-# A record can still be completed after resolution, until it is closed.
-FILLABLE = ("accepted", "resolved")
-
-
 class Incidents:
     def __init__(self, db: Database, settings: Settings, now: Callable[[], datetime] = utcnow):
         self.db = db
@@ -95,7 +104,10 @@ class Incidents:
             return list(
                 s.scalars(
                     select(Incident)
-                    .where(Incident.status.in_((*ACTIVE, "resolved")), Incident.is_drill.is_(False))
+                    .where(
+                        Incident.status.in_((*ACTIVE, IncidentStatus.RESOLVED)),
+                        Incident.is_drill.is_(False),
+                    )
                     .order_by(Incident.handed_over_at.desc())
                     .limit(limit)
                 )
@@ -107,22 +119,16 @@ class Incidents:
 
     # Helpers --------------------------------------------------------------------------------
 
-    def _late_by(self, incident: Incident, now: datetime) -> int | None:
-        """Seconds past the first phase's end, for an objective met late; None when in time."""
-        if incident.phase_ends_at and now > incident.phase_ends_at:
-            return int((now - incident.phase_ends_at).total_seconds())
-        return None
-
     def _owned(
         self,
         s: Session,
         incident_id: int,
         user: str,
-        action: str,
-        statuses: tuple[str, ...] = ("accepted",),
-        done: tuple[str, ...] = (),
-    ) -> tuple[Incident | None, Outcome | None]:
-        """The incident if `user` owns it and it is in one of `statuses`; else the answer.
+        control: Control,
+        done: tuple[IncidentStatus, ...] = (),
+    ) -> Incident:
+        """The incident, if `user` owns it and `control` is on offer in its state; otherwise
+        refused (a refusal by someone else than the owner is recorded).
 
         In one of the `done` statuses, the owner's action already happened: a double click
         or Slack's retry. That is a success with no second effect.
@@ -132,125 +138,105 @@ class Incidents:
         already serialises every writer)."""
         incident = s.get(Incident, incident_id, with_for_update=True)
         if incident is None:
-            return None, Outcome(False, refusal=NOT_FOUND)
+            raise Refused(Refusal.NOT_FOUND)
         if incident.owner_id != user:
-            s.add(denial(incident, user, action, self.now()))
-            return None, Outcome(False, incident, NOT_OWNER)
+            record_denial(s, incident, user, control, self.now())
+            raise Refused(Refusal.NOT_OWNER, incident)
         if incident.status in done:
-            return None, Outcome(True, incident)
+            raise AlreadyDone(incident)
+        statuses = statuses_for(control)
         if incident.status not in statuses:
-            refusal = NOT_RESOLVED if statuses == ("resolved",) else NOT_ACTIVE
-            return None, Outcome(False, incident, refusal)
-        return incident, None
+            closing = statuses == (IncidentStatus.RESOLVED,)
+            raise Refused(Refusal.NOT_RESOLVED if closing else Refusal.NOT_ACTIVE, incident)
+        return incident
 
+    @answers_refusals
     def not_allowed(self, incident_id: int, user: str, action: str) -> Outcome:
         """A refusal decided by configuration (who may accept), recorded like the others."""
         with self.db.session() as s:
             incident = s.get(Incident, incident_id)
             if incident is None:
-                return Outcome(False, refusal=NOT_FOUND)
-            s.add(denial(incident, user, action, self.now()))
-            return Outcome(False, incident, NOT_ALLOWED)
+                raise Refused(Refusal.NOT_FOUND)
+            record_denial(s, incident, user, action, self.now())
+            raise Refused(Refusal.NOT_ALLOWED, incident)
 
-    def check_owner(
-        self, incident_id: int, user: str, action: str, statuses: tuple[str, ...] = ("accepted",)
-    ) -> Outcome:
-        """May `user` act on the incident as its owner? A refusal is recorded."""
+    @answers_refusals
+    def check_owner(self, incident_id: int, user: str, control: Control) -> Outcome:
+        """May `user` use `control` on the incident, as its owner? A refusal is recorded."""
         with self.db.session() as s:
-            incident, refused = self._owned(s, incident_id, user, action, statuses)
-            return refused or Outcome(True, incident)
+            return Outcome(True, self._owned(s, incident_id, user, control))
 
     # Actions --------------------------------------------------------------------------------
 
+    @answers_refusals
     def accept(self, incident_id: int, user: str) -> Outcome:
         """Claim ownership atomically: of two managers clicking at once, exactly one wins."""
         with self.db.session() as s:
             now = self.now()
             incident = s.get(Incident, incident_id)
             if incident is None:
-                return Outcome(False, refusal=NOT_FOUND)
+                raise Refused(Refusal.NOT_FOUND)
             if incident.status not in ACTIVE:
-                return Outcome(False, incident, NOT_ACTIVE)
+                raise Refused(Refusal.NOT_ACTIVE, incident)
             won = s.execute(
                 update(Incident)
                 .where(Incident.id == incident_id, Incident.owner_id.is_(None))
-                .values(owner_id=user, accepted_at=now, status="accepted")
+                .values(owner_id=user, accepted_at=now, status=IncidentStatus.ACCEPTED)
             ).rowcount
             s.refresh(incident)
             if won != 1:
                 # Their own double click, or Slack's retry, is not a second acceptance.
-                mine = incident.owner_id == user
-                return Outcome(True, incident) if mine else Outcome(False, incident, ALREADY_OWNED)
-            cancel(s, incident.id, (ESCALATION,))
-            waited = int((now - incident.handed_over_at).total_seconds())
-            record_event(
-                s,
-                incident,
-                user,
-                "accepted",
-                now,
-                {"after_s": waited, "late_by_s": self._late_by(incident, now)},
-            )
-            outbox.enqueue(
-                s,
-                f"dm:{incident.id}:accepted",
-                "accepted_dm",
-                outbox.DM,
-                incident_id=incident.id,
-                params={"user": incident.reporter_id, "owner": user},
-                now=now,
-            )
+                if incident.owner_id == user:
+                    raise AlreadyDone(incident)
+                raise Refused(Refusal.ALREADY_OWNED, incident)
+            cancel(s, incident.id, (DeadlineKind.ESCALATION,))
+            accepted = Accepted(after_s=_since_t0(incident, now), late_by_s=_late_by(incident, now))
+            record_event(s, incident, user, accepted, now)
+            dm = AcceptedDm(user=incident.reporter_id, owner=user)
+            tell(s, incident, f"dm:{incident.id}:accepted", OutboxKind.ACCEPTED_DM, dm, now)
             return Outcome(True, incident)
 
+    @answers_refusals
     def engage(self, incident_id: int, user: str, groups: list[str]) -> Outcome:
         groups = [g for g in dict.fromkeys(groups) if g in self.settings.org.resolver_groups]
         if not groups:
-            return Outcome(False, refusal=INVALID, message="Choose at least one resolver group.")
+            raise invalid("Choose at least one resolver group.")
         with self.db.session() as s:
-            incident, refused = self._owned(s, incident_id, user, "engage")
-            if refused:
-                return refused
+            incident = self._owned(s, incident_id, user, Control.ENGAGE)
             groups = [g for g in groups if g not in incident.trgs]
             if not groups:  # all engaged already: a repeat says nothing new
-                return Outcome(True, incident)
+                raise AlreadyDone(incident)
             now = self.now()
             first = incident.trgs_engaged_at is None
             incident.trgs = list(dict.fromkeys([*incident.trgs, *groups]))
             if first:
                 incident.trgs_engaged_at = now
-            record_event(
-                s,
-                incident,
-                user,
-                "trgs_engaged",
-                now,
-                {
-                    "groups": groups,
-                    "after_s": int((now - incident.handed_over_at).total_seconds()),
-                    "late_by_s": self._late_by(incident, now) if first else None,
-                },
+            engaged = TrgsEngaged(
+                groups=groups,
+                after_s=_since_t0(incident, now),
+                late_by_s=_late_by(incident, now) if first else None,
             )
+            record_event(s, incident, user, engaged, now)
             return Outcome(True, incident)
 
+    @answers_refusals
     def fill_gap(self, incident_id: int, user: str, field_id: str, raw: Any) -> Outcome:
         """The owner completes or corrects a checklist field. The record (and so the card and
         future comms) changes; the score as handed over does not; the re-ask is recorded."""
         f = FIELDS.get(field_id)
         if f is None or f.kind == Kind.PRIORITY:
-            return Outcome(False, refusal=INVALID, message="That is not a checklist field.")
+            raise invalid("That is not a checklist field.")
         with self.db.session() as s:
-            incident, refused = self._owned(s, incident_id, user, "fill_gap", FILLABLE)
-            if refused:
-                return refused
+            incident = self._owned(s, incident_id, user, Control.FILL_GAP)
             value = answers.parse(f, raw)
             candidate = {**incident.answers, field_id: value}
             step = next(st for st in STEPS if f in st.fields)
             problem = answers.validate(step, candidate, self.settings.org, self.now()).get(field_id)
             if problem:
-                return Outcome(False, incident, INVALID, problem)
+                raise invalid(problem, incident)
             old = incident.answers.get(field_id)
             if old == value:
-                return Outcome(False, incident, INVALID, "That is what the record says already.")
+                raise invalid("That is what the record says already.", incident)
             now = self.now()
             incident.answers = candidate
             if field_id == "headline":
@@ -265,123 +251,100 @@ class Incidents:
                     at=now,
                 )
             )
-            record_event(
-                s,
-                incident,
-                user,
-                "gap_filled",
-                now,
-                {"field": field_id, "label": f.label, "was_blank": old in (None, "", [])},
-            )
+            filled = GapFilled(field=field_id, label=f.label, was_blank=old in (None, "", []))
+            record_event(s, incident, user, filled, now)
             return Outcome(True, incident)
 
+    @answers_refusals
     def hand_on(self, incident_id: int, user: str, new_owner: str) -> Outcome:
         if new_owner == user:
-            return Outcome(
-                False,
-                refusal=INVALID,
-                message="You own it already: choose someone else to hand it on to.",
-            )
+            raise invalid("You own it already: choose someone else to hand it on to.")
         with self.db.session() as s:
-            incident, refused = self._owned(s, incident_id, user, "hand_on")
-            if refused:
-                return refused
+            incident = self._owned(s, incident_id, user, Control.HAND_ON)
             now = self.now()
             incident.owner_id = new_owner
-            record_event(s, incident, user, "handed_on", now, {"from": user, "to": new_owner})
-            outbox.enqueue(
+            record_event(s, incident, user, HandedOn(previous=user, new=new_owner), now)
+            tell(
                 s,
+                incident,
                 f"dm:{incident.id}:handed_on:{now.timestamp()}",
-                "handed_on_dm",
-                outbox.DM,
-                incident_id=incident.id,
-                params={"user": new_owner, "from": user},
-                now=now,
+                OutboxKind.HANDED_ON_DM,
+                HandedOnDm(user=new_owner, previous=user),
+                now,
             )
             return Outcome(True, incident)
 
+    @answers_refusals
     def stand_down(self, incident_id: int, user: str, reason: str) -> Outcome:
         """Not a major incident: closes the process (not a kick-back) and tells the agent why."""
         reason = reason.strip()
         if len(reason) < 5:
-            return Outcome(
-                False,
-                refusal=INVALID,
-                message="Please say why it is not a major incident (a few words).",
-            )
+            raise invalid("Please say why it is not a major incident (a few words).")
         with self.db.session() as s:
-            incident, refused = self._owned(
-                s, incident_id, user, "stand_down", done=("stood_down",)
+            incident = self._owned(
+                s, incident_id, user, Control.STAND_DOWN, done=(IncidentStatus.STOOD_DOWN,)
             )
-            if refused:
-                return refused
             now = self.now()
-            incident.status, incident.phase = "stood_down", "closed"
+            incident.status, incident.phase = IncidentStatus.STOOD_DOWN, Phase.CLOSED
             incident.stood_down_reason, incident.closed_at = reason, now
             cancel(s, incident.id)
-            record_event(s, incident, user, "stood_down", now, {"reason": reason})
-            outbox.enqueue(
-                s,
-                f"dm:{incident.id}:stood_down",
-                "stood_down_dm",
-                outbox.DM,
-                incident_id=incident.id,
-                params={"user": incident.reporter_id, "owner": user, "reason": reason},
-                now=now,
-            )
+            record_event(s, incident, user, StoodDown(reason=reason), now)
+            dm = StoodDownDm(user=incident.reporter_id, owner=user, reason=reason)
+            tell(s, incident, f"dm:{incident.id}:stood_down", OutboxKind.STOOD_DOWN_DM, dm, now)
             return Outcome(True, incident)
 
+    @answers_refusals
     def resolve(self, incident_id: int, user: str, resolved_at: datetime | None = None) -> Outcome:
         with self.db.session() as s:
-            incident, refused = self._owned(
-                s, incident_id, user, "resolve", done=("resolved", "closed")
+            incident = self._owned(
+                s,
+                incident_id,
+                user,
+                Control.RESOLVE,
+                done=(IncidentStatus.RESOLVED, IncidentStatus.CLOSED),
             )
-            if refused:
-                return refused
             now = self.now()
             resolved_at = resolved_at or now
             if resolved_at > now + timedelta(minutes=2):
-                return Outcome(
-                    False, incident, INVALID, "The resolution time cannot be in the future."
-                )
+                raise invalid("The resolution time cannot be in the future.", incident)
             if resolved_at < incident.handed_over_at - timedelta(days=1):
-                return Outcome(
-                    False,
-                    incident,
-                    INVALID,
-                    "That is long before the handover: please check the date.",
-                )
-            incident.status, incident.phase = "resolved", "resolution"
-            incident.resolved_at, incident.stakeholder_state = resolved_at, "resolved"
+                raise invalid("That is long before the handover: please check the date.", incident)
+            incident.status, incident.phase = IncidentStatus.RESOLVED, Phase.RESOLUTION
+            incident.resolved_at = resolved_at
+            incident.stakeholder_state = StakeholderState.RESOLVED
             incident.next_update_due_at = None
             cancel(s, incident.id)
-            notices.draft(s, incident, "resolution", self.settings, now, actor=user)
-            record_event(
-                s,
-                incident,
-                user,
-                "resolved",
-                now,
-                {
-                    "resolved_at": to_iso(resolved_at),
-                    "after_s": int((resolved_at - incident.handed_over_at).total_seconds()),
-                },
+            notices.draft(s, incident, NoticeKind.RESOLUTION, self.settings, now, actor=user)
+            resolved = Resolved(
+                resolved_at=to_iso(resolved_at), after_s=_since_t0(incident, resolved_at)
             )
+            record_event(s, incident, user, resolved, now)
             return Outcome(True, incident)
 
+    @answers_refusals
     def close(self, incident_id: int, user: str) -> Outcome:
         with self.db.session() as s:
-            incident, refused = self._owned(
-                s, incident_id, user, "close", ("resolved",), ("closed",)
+            incident = self._owned(
+                s, incident_id, user, Control.CLOSE, done=(IncidentStatus.CLOSED,)
             )
-            if refused:
-                return refused
             now = self.now()
-            incident.status, incident.phase, incident.closed_at = "closed", "closed", now
+            incident.status, incident.phase = IncidentStatus.CLOSED, Phase.CLOSED
+            incident.closed_at = now
             cancel(s, incident.id)
             durations = {
                 label: int(d.total_seconds()) if d else None for label, d in key_durations(incident)
             }
-            record_event(s, incident, user, "closed", now, {"durations": durations})
+            record_event(s, incident, user, Closed(durations=durations), now)
             exception_reports.file_exception_report(s, incident, self.settings, now)
             return Outcome(True, incident)
+
+
+def _since_t0(incident: Incident, at: datetime) -> int:
+    return int((at - incident.handed_over_at).total_seconds())
+
+
+def _late_by(incident: Incident, now: datetime) -> int | None:
+    """Seconds past the first phase's end, for an objective met late; None when in time."""
+    if incident.phase_ends_at and now > incident.phase_ends_at:
+        return int((now - incident.phase_ends_at).total_seconds())
+    return None

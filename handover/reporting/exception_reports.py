@@ -1,9 +1,8 @@
-"""Looking back at a handover, for training (docs/domain.md): what the manager had to fill in, the
-exception report for the service desk lead, and the incident's timeline."""
+"""Looking back at a handover, for training (docs/domain.md): what the manager had to fill in,
+and the exception report for the service desk lead."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -12,10 +11,12 @@ from sqlalchemy.orm import Session
 
 from handover.checklist.definition import FIELDS
 from handover.checklist.quality import Quality, assess
-from handover.models import Event, ExceptionReport, Incident, Reask
+from handover.intents import ExceptionReportMessage
+from handover.models import ExceptionReport, Incident, Reask
 from handover.settings import Settings
 from handover.store import outbox
 from handover.times import parse_time
+from handover.vocabulary import OutboxKind, Target
 
 
 def needs_exception_report(quality: Quality) -> bool:
@@ -79,32 +80,15 @@ def file_exception_report(
     report = ExceptionReport(incident_id=incident.id, created_at=now, content=content, sent_to=lead)
     s.add(report)
     if lead:
-        target = outbox.DM if lead.startswith(("U", "W")) else outbox.CHANNEL
+        target = Target.DM if lead.startswith(("U", "W")) else Target.CHANNEL
+        message = ExceptionReportMessage(user=lead, channel=lead, report=content)
         outbox.enqueue(
             s,
             f"exception_report:{incident.id}",
-            "exception_report",
+            OutboxKind.EXCEPTION_REPORT,
             target,
             incident_id=incident.id,
-            params={"user": lead, "channel": lead, "report": content},
+            params=message.to_json(),
             now=now,
         )
     return report
-
-
-@dataclass(frozen=True)
-class TimelineEntry:
-    at: datetime
-    since_t0: timedelta
-    actor: str
-    kind: str
-    detail: dict[str, Any]
-
-
-def timeline(incident: Incident, events: list[Event]) -> list[TimelineEntry]:
-    """Every event in order, with the time elapsed since T0 (the handover)."""
-    ordered = sorted(events, key=lambda e: (e.at, e.id))
-    return [
-        TimelineEntry(e.at, e.at - incident.handed_over_at, e.actor, e.kind, e.detail)
-        for e in ordered
-    ]

@@ -14,9 +14,10 @@ from sqlalchemy import func, select
 from handover.models import Event, Incident
 from handover.reporting.measures import EventRow, IncidentRow, Period
 from handover.store.db import Database
+from handover.vocabulary import EventKind
 
 PAGE = 500
-COMMS_EVENTS = ("update_sent", "update_overdue")
+COMMS_EVENTS = (EventKind.UPDATE_SENT, EventKind.UPDATE_OVERDUE)
 
 
 def _in(period: Period):

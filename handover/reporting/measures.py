@@ -29,6 +29,7 @@ from typing import Any
 from handover.checklist.definition import FIELDS
 from handover.checklist.quality import assess
 from handover.times import parse_time
+from handover.vocabulary import EventKind, IncidentStatus
 
 UNASSIGNED = "unassigned"
 BANDS = ("green", "amber", "red")
@@ -192,9 +193,9 @@ def _measure(row: IncidentRow, target: timedelta, now: datetime) -> _Measured:
     comms = [row.initial_comms_at] if row.initial_comms_at else []
     promises = kept = unanswered = 0
     for event in row.events:
-        if event.kind == "update_overdue":
+        if event.kind == EventKind.UPDATE_OVERDUE:
             unanswered += 1
-        elif event.kind == "update_sent":
+        elif event.kind == EventKind.UPDATE_SENT:
             unanswered = 0  # a late update answers the overdue: one promise, broken (below)
             comms.append(event.at)
             if event.detail.get("was_due_at"):
@@ -279,7 +280,7 @@ def build_report(
         if row.is_drill and not include_drills:
             drills_left_out += 1
             continue
-        measured = None if row.status == "stood_down" else _measure(row, target, now)
+        measured = None if row.status == IncidentStatus.STOOD_DOWN else _measure(row, target, now)
         team = by_team.setdefault(team_of.get(row.reporter_id, UNASSIGNED), _Group())
         for group in (everyone, team, by_agent.setdefault(row.reporter_id, _Group())):
             group.add(measured)

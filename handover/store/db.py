@@ -14,6 +14,8 @@ from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from handover.outcomes import Answered
+
 
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
@@ -75,12 +77,20 @@ class Database:
 
     @contextmanager
     def session(self) -> Iterator[Session]:
-        """One unit of work: committed on success, rolled back on error."""
+        """One unit of work: committed on success, rolled back on error. A refusal is an
+        answer, not an error (handover/outcomes.py): it commits what was recorded (the
+        refused attempt, on the timeline), then goes on to the service's edge."""
+        answered: Answered | None = None
         with self._sessions() as s:
             with self._one_writer, s.begin():
-                yield s
+                try:
+                    yield s
+                except Answered as exc:
+                    answered = exc
             for listener in self.after_commit:
                 listener(s.info)
+        if answered is not None:
+            raise answered
 
     def healthy(self) -> bool:
         try:

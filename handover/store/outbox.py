@@ -13,32 +13,26 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from handover.models import Outbox
+from handover.vocabulary import OutboxStatus, Target
 
 # Longer than one send can take (the Web API client times out after 10 s): a row still
 # "sending" after this was left by a sender that died, and is tried again.
 LEASE = timedelta(seconds=20)
 MAX_BACKOFF = timedelta(minutes=5)
 
-# Targets: the managers' card, its thread, a direct message, the stakeholders' channel.
-CARD, THREAD, DM, STAKEHOLDERS = "card", "thread", "dm", "stakeholders"
-CHANNEL = "channel"  # a configured channel named in the row's params
-# A card (or a notice's draft message) is posted by exactly one row; the others update it.
-CARD_POST = "card_post"
-NOTICE_POST, NOTICE = "notice_post", "notice"
-NOTICE_PUBLISH, NOTICE_REPUBLISH = "notice_publish", "notice_republish"
-
 
 def enqueue(
     s: Session,
     key: str,
     what: str,
-    target: str,
+    target: Target,
     *,
     incident_id: int | None = None,
     params: dict[str, Any] | None = None,
     now: datetime,
 ) -> None:
-    """Queue one message; a second intent with the same key is the same message."""
+    """Queue one message; a second intent with the same key is the same message. `what` is an
+    OutboxKind, or the EventKind of an event said in the thread (handover/intents.py)."""
     if s.scalar(select(Outbox.id).where(Outbox.key == key)) is not None:
         return
     s.add(
@@ -62,8 +56,8 @@ def due(s: Session, now: datetime, limit: int = 50) -> list[Outbox]:
             select(Outbox)
             .where(
                 or_(
-                    (Outbox.status == "pending") & (Outbox.next_attempt_at <= now),
-                    (Outbox.status == "sending") & (Outbox.lease_until < now),
+                    (Outbox.status == OutboxStatus.PENDING) & (Outbox.next_attempt_at <= now),
+                    (Outbox.status == OutboxStatus.SENDING) & (Outbox.lease_until < now),
                 )
             )
             .order_by(Outbox.id)
@@ -77,7 +71,7 @@ def claim(s: Session, row: Outbox, now: datetime) -> bool:
     result = s.execute(
         update(Outbox)
         .where(Outbox.id == row.id, Outbox.status == row.status, Outbox.attempts == row.attempts)
-        .values(status="sending", lease_until=now + LEASE, attempts=row.attempts + 1)
+        .values(status=OutboxStatus.SENDING, lease_until=now + LEASE, attempts=row.attempts + 1)
     )
     return result.rowcount == 1
 
@@ -86,7 +80,7 @@ def sent(s: Session, row_id: int, ts: str | None, now: datetime) -> None:
     s.execute(
         update(Outbox)
         .where(Outbox.id == row_id)
-        .values(status="sent", result_ts=ts, sent_at=now, error="")
+        .values(status=OutboxStatus.SENT, result_ts=ts, sent_at=now, error="")
     )
 
 
@@ -103,7 +97,7 @@ def retry(
     s.execute(
         update(Outbox)
         .where(Outbox.id == row_id)
-        .values(status="pending", next_attempt_at=now + wait, error=error[:500])
+        .values(status=OutboxStatus.PENDING, next_attempt_at=now + wait, error=error[:500])
     )
 
 
@@ -112,9 +106,15 @@ def defer(s: Session, row_id: int, now: datetime, wait: timedelta) -> None:
     s.execute(
         update(Outbox)
         .where(Outbox.id == row_id)
-        .values(status="pending", next_attempt_at=now + wait, attempts=Outbox.attempts - 1)
+        .values(
+            status=OutboxStatus.PENDING, next_attempt_at=now + wait, attempts=Outbox.attempts - 1
+        )
     )
 
 
 def failed(s: Session, row_id: int, error: str) -> None:
-    s.execute(update(Outbox).where(Outbox.id == row_id).values(status="failed", error=error[:500]))
+    s.execute(
+        update(Outbox)
+        .where(Outbox.id == row_id)
+        .values(status=OutboxStatus.FAILED, error=error[:500])
+    )

@@ -15,9 +15,11 @@ from bot.slack.ownership import card
 from bot.slack.permissions import AcceptPolicy
 from bot.slack.responses import answer, ephemeral, finish, refusal_text, value_of
 from handover.comms.notices import Notices, security_suspected
-from handover.outcomes import NOT_FOUND, Outcome
+from handover.outcomes import Outcome, Refusal
+from handover.ownership.controls import Control
 from handover.ownership.incidents import Incidents
 from handover.settings import Settings
+from handover.vocabulary import NoticeKind
 
 
 def summary_text(notices: Notices, incident) -> str:
@@ -36,7 +38,7 @@ def register_notice_actions(
         user = body["user"]["id"]
         found = notices.get(value_of(body))
         if found is None:
-            ephemeral(respond, refusal_text(Outcome(False, refusal=NOT_FOUND), "send it"))
+            ephemeral(respond, refusal_text(Outcome(False, refusal=Refusal.NOT_FOUND), "send it"))
             return
         notice, incident = found
         if not may_act_unowned(incident, user, client):
@@ -70,7 +72,7 @@ def register_notice_actions(
         found = notices.get(value_of(body))
         user = body["user"]["id"]
         if found is None:
-            ephemeral(respond, refusal_text(Outcome(False, refusal=NOT_FOUND), "edit it"))
+            ephemeral(respond, refusal_text(Outcome(False, refusal=Refusal.NOT_FOUND), "edit it"))
             return
         notice, incident = found
         if incident.owner_id not in (None, user) or not may_act_unowned(incident, user, client):
@@ -92,7 +94,7 @@ def register_notice_actions(
     @app.action(Action.DRAFT_UPDATE)
     def draft_update_clicked(ack: Ack, body: dict, respond: Respond, client: WebClient) -> None:
         ack()
-        allowed = incidents.check_owner(value_of(body), body["user"]["id"], "draft_update")
+        allowed = incidents.check_owner(value_of(body), body["user"]["id"], Control.DRAFT_UPDATE)
         if not allowed.ok:
             ephemeral(respond, refusal_text(allowed, "draft an update"))
             return
@@ -108,7 +110,7 @@ def register_notice_actions(
         outcome = notices.request(
             meta["incident"],
             body["user"]["id"],
-            "update",
+            NoticeKind.UPDATE,
             state=state,
             doing=values["doing"][ACTION].get("value") or "",
             eta=values["eta"][ACTION].get("value") or "",
@@ -120,6 +122,6 @@ def register_notice_actions(
         ack()
         incident = incidents.get(value_of(body))
         if incident is None:
-            ephemeral(respond, refusal_text(Outcome(False, refusal=NOT_FOUND), "see it"))
+            ephemeral(respond, refusal_text(Outcome(False, refusal=Refusal.NOT_FOUND), "see it"))
             return
         ephemeral(respond, summary_text(notices, incident))

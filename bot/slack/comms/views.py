@@ -8,11 +8,9 @@ import json
 
 from slack_sdk.models.blocks import (
     ActionsBlock,
-    ButtonElement,
     ConfirmObject,
     ContextBlock,
     InputBlock,
-    MarkdownTextObject,
     PlainTextInputElement,
     SectionBlock,
     StaticSelectElement,
@@ -20,24 +18,21 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.blocks.basic_components import Option
 from slack_sdk.models.views import View
 
+from bot.slack.blocks import button, md
 from bot.slack.ids import ACTION, Action, Callback
-from bot.slack.mrkdwn import slack_time
-from bot.slack.ownership.card import SECTION_LIMIT, truncate
-from handover.comms.notices import SUPERSEDED, security_suspected
+from bot.slack.mrkdwn import SECTION_LIMIT, slack_time, truncate
+from handover.comms.notices import security_suspected
 from handover.comms.templates import STATES
 from handover.models import Incident, Notice
 from handover.settings import Settings
+from handover.vocabulary import NoticeKind, NoticeStatus, StakeholderState
 
 KIND_NAMES = {
-    "initial": "initial notice",
-    "update": "update",
-    "resolution": "resolution notice",
-    "summary": "executive summary",
+    NoticeKind.INITIAL: "initial notice",
+    NoticeKind.UPDATE: "update",
+    NoticeKind.RESOLUTION: "resolution notice",
+    NoticeKind.SUMMARY: "executive summary",
 }
-
-
-def _md(text: str) -> MarkdownTextObject:
-    return MarkdownTextObject(text=text, verbatim=True)
 
 
 def body_sections(body: str) -> list[SectionBlock]:
@@ -49,19 +44,7 @@ def body_sections(body: str) -> list[SectionBlock]:
             chunk = ""
         chunk = f"{chunk}\n{line}" if chunk else line
     sections.append(chunk or " ")
-    return [SectionBlock(text=_md(truncate(part))) for part in sections[:40]]
-
-
-def _button(
-    text: str,
-    action_id: str,
-    notice: Notice,
-    style: str | None = None,
-    confirm: ConfirmObject | None = None,
-) -> ButtonElement:
-    return ButtonElement(
-        text=text, action_id=action_id, value=str(notice.id), style=style, confirm=confirm
-    )
+    return [SectionBlock(text=md(part)) for part in sections[:40]]
 
 
 def _broad_confirm(settings: Settings) -> ConfirmObject:
@@ -80,51 +63,51 @@ def _broad_confirm(settings: Settings) -> ConfirmObject:
 def send_controls(notice: Notice, incident: Incident, settings: Settings) -> list:
     restricted = settings.org.restricted_channel
     if not security_suspected(incident):
-        buttons = [_button("Send to stakeholders", Action.NOTICE_SEND, notice, "primary")]
+        buttons = [button("Send to stakeholders", Action.NOTICE_SEND, notice.id, "primary")]
     elif restricted:
         buttons = [
-            _button("Send to restricted channel", Action.NOTICE_SEND, notice, "primary"),
-            _button(
+            button("Send to restricted channel", Action.NOTICE_SEND, notice.id, "primary"),
+            button(
                 "Send to all stakeholders…",
                 Action.NOTICE_SEND_BROAD,
-                notice,
+                notice.id,
                 confirm=_broad_confirm(settings),
             ),
         ]
     else:
         buttons = [
-            _button(
+            button(
                 "Send to all stakeholders…",
                 Action.NOTICE_SEND_BROAD,
-                notice,
+                notice.id,
                 "danger",
                 confirm=_broad_confirm(settings),
             )
         ]
-    return [*buttons, _button("Edit", Action.NOTICE_EDIT, notice)]
+    return [*buttons, button("Edit", Action.NOTICE_EDIT, notice.id)]
 
 
 def draft_message(notice: Notice, incident: Incident, settings: Settings) -> tuple[str, list]:
     """The draft as the managers see it in the card's thread, with its controls."""
     kind = KIND_NAMES[notice.kind]
-    if notice.status == "sent":
+    if notice.status == NoticeStatus.SENT:
         edited = f" · edited {len(notice.edits)}×" if notice.edits else ""
         status = (
             f":white_check_mark: *{kind.capitalize()} sent* by <@{notice.sent_by}> "
             f"{slack_time(notice.sent_at)} to <#{notice.channel}>{edited}"
         )
-    elif notice.status == SUPERSEDED:
+    elif notice.status == NoticeStatus.SUPERSEDED:
         status = f":fast_forward: *Superseded* by a newer draft of the {kind} (below)."
     else:
         status = (
             f":memo: *Draft {kind}* for {incident.reference}: check it, edit it if "
             "needed, then send."
         )
-    blocks: list = [SectionBlock(text=_md(status))]
-    if notice.status == "draft" and security_suspected(incident):
+    blocks: list = [SectionBlock(text=md(status))]
+    if notice.status == NoticeStatus.DRAFT and security_suspected(incident):
         blocks.append(
             SectionBlock(
-                text=_md(
+                text=md(
                     ":lock: *Security or data breach suspected:* broad comms are held back. "
                     + (
                         "Send it to the restricted channel; sending to all stakeholders needs your "
@@ -135,13 +118,13 @@ def draft_message(notice: Notice, incident: Incident, settings: Settings) -> tup
                 )
             )
         )
-    blocks.append(SectionBlock(text=_md(truncate(f"*Subject:* {notice.subject}"))))
+    blocks.append(SectionBlock(text=md(f"*Subject:* {notice.subject}")))
     blocks.extend(body_sections(notice.body_mrkdwn))
-    if notice.changes and notice.kind == "update":
+    if notice.changes and notice.kind == NoticeKind.UPDATE:
         blocks.append(
             ContextBlock(
                 elements=[
-                    _md(
+                    md(
                         "Changed since the last notice: "
                         + "; ".join(
                             f"{c['label']}: {c['before']} → {c['after']}" for c in notice.changes
@@ -150,17 +133,17 @@ def draft_message(notice: Notice, incident: Incident, settings: Settings) -> tup
                 ]
             )
         )
-    if notice.status == "draft":
+    if notice.status == NoticeStatus.DRAFT:
         blocks.append(
             ActionsBlock(
                 block_id="notice_actions", elements=send_controls(notice, incident, settings)
             )
         )
-    elif notice.status == "sent":
+    elif notice.status == NoticeStatus.SENT:
         blocks.append(
             ActionsBlock(
                 block_id="notice_actions",
-                elements=[_button("Edit sent notice", Action.NOTICE_EDIT, notice)],
+                elements=[button("Edit sent notice", Action.NOTICE_EDIT, notice.id)],
             )
         )
     text = f"{status} {notice.subject}"
@@ -169,7 +152,7 @@ def draft_message(notice: Notice, incident: Incident, settings: Settings) -> tup
 
 def published_message(notice: Notice) -> tuple[str, list]:
     blocks = [
-        SectionBlock(text=_md(truncate(f"*{notice.subject}*"))),
+        SectionBlock(text=md(f"*{notice.subject}*")),
         *body_sections(notice.body_mrkdwn),
     ]
     # The fallback text is mrkdwn too (notifications): the escaped body, never the plain one.
@@ -179,7 +162,7 @@ def published_message(notice: Notice) -> tuple[str, list]:
 
 def edit_modal(notice: Notice) -> dict:
     subject = html.unescape(notice.subject)  # the modal shows plain text: no Slack entities
-    sent = notice.status == "sent"
+    sent = notice.status == NoticeStatus.SENT
     hint = (
         "Saving edits the message already published, in place."
         if sent
@@ -216,7 +199,9 @@ def edit_modal(notice: Notice) -> dict:
 
 
 def draft_update_modal(incident: Incident, doing: str) -> dict:
-    options = [Option(value=k, label=v) for k, v in STATES.items() if k != "resolved"]
+    options = [
+        Option(value=k, label=v) for k, v in STATES.items() if k != StakeholderState.RESOLVED
+    ]
     current = next((o for o in options if o.value == incident.stakeholder_state), options[0])
     return View(
         type="modal",

@@ -26,6 +26,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
+from bot.slack.blocks import BAND_DOT
 from bot.slack.ids import ACTION, Callback
 from bot.slack.mrkdwn import ERROR_LIMIT, escape, truncate
 from handover.checklist.definition import (
@@ -237,7 +238,7 @@ def _field_models(f: Field, value: Any, choices: tuple[ChecklistOption, ...]) ->
 
 def _review_summary(review: Review) -> list:
     q, p = review.quality, review.proposal
-    dot = {"green": "🟢", "amber": "🟠", "red": "🔴"}[q.band]
+    dot = BAND_DOT[q.band]
     lines = [
         f"*Proposed priority: {p.priority}*: {escape(p.explanation)}.",
         f"*Handover quality: {dot} {q.score} %* ({q.band}).",

@@ -14,11 +14,11 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
+from bot.slack.blocks import BAND_DOT, button, md
 from bot.slack.ids import Action
 from bot.slack.mrkdwn import (
     FIELD_LIMIT,
     MESSAGE_TEXT_LIMIT,
-    SECTION_LIMIT,
     SLACK,
     escape,
     slack_time,
@@ -28,39 +28,35 @@ from handover.checklist.card_content import card_content
 from handover.checklist.quality import Quality, assess
 from handover.clock.deadlines import objectives
 from handover.models import Incident
+from handover.ownership.controls import Control, offered
 from handover.ownership.incidents import key_durations
 from handover.settings import Settings
 from handover.times import humanize
-
-BAND_DOT = {"green": "🟢", "amber": "🟠", "red": "🔴"}
-
-
-def _md(text: str, limit: int = SECTION_LIMIT) -> MarkdownTextObject:
-    return MarkdownTextObject(text=truncate(text, limit), verbatim=True)
+from handover.vocabulary import IncidentStatus, Phase
 
 
 def _field(label: str, value: str) -> MarkdownTextObject:
-    return _md(f"*{label}*\n{value}", FIELD_LIMIT)
+    return md(f"*{label}*\n{value}", FIELD_LIMIT)
 
 
 def status_line(incident: Incident, settings: Settings, now: datetime) -> str:
     """Who owns it, which phase, and what is due next: follow-through at a glance."""
     owner = f"<@{incident.owner_id}>" if incident.owner_id else None
     phase_length = humanize(settings.initial_phase)
-    if incident.status == "stood_down":
+    if incident.status == IncidentStatus.STOOD_DOWN:
         return (
             f":octagonal_sign: *Stood down* by {owner}: not a major incident. "
             f"{escape(incident.stood_down_reason)}"
         )
-    if incident.status == "closed":
+    if incident.status == IncidentStatus.CLOSED:
         return f":checkered_flag: *Closed* {slack_time(incident.closed_at)} · owner {owner}"
-    if incident.status == "resolved":
+    if incident.status == IncidentStatus.RESOLVED:
         return (
             f":white_check_mark: *Resolved* {slack_time(incident.resolved_at)} · owner "
             f"{owner} · next: close it once the fix is confirmed"
         )
     who = f"*Owner:* {owner}" if owner else "*Waiting for a manager to accept*"
-    if incident.phase == "initial":
+    if incident.phase == Phase.INITIAL:
         ends = f", ends {slack_time(incident.phase_ends_at)}" if incident.phase_ends_at else ""
         return f"{who} · *Phase:* first {phase_length}{ends}"
     due = incident.next_update_due_at
@@ -97,49 +93,40 @@ def quality_line(incident: Incident, handed_over: Quality) -> str:
     return f"{line} · gaps: {gaps}"
 
 
-def _button(
-    text: str,
-    action_id: str,
-    incident: Incident,
-    style: str | None = None,
-    confirm: ConfirmObject | None = None,
-) -> ButtonElement:
-    return ButtonElement(
-        text=text, action_id=action_id, value=str(incident.id), style=style, confirm=confirm
-    )
+_CLOSE_CONFIRM = ConfirmObject(
+    title="Close the incident?",
+    text="The fix is confirmed and nothing more is due.",
+    confirm="Close",
+    deny="Not yet",
+)
+# Each control's button. Which of them the card shows is the domain's decision
+# (handover/ownership/controls.py).
+BUTTONS: dict[Control, tuple[str, Action]] = {
+    Control.ACCEPT: ("Accept ownership", Action.ACCEPT),
+    Control.ENGAGE: ("Engage resolver groups", Action.ENGAGE),
+    Control.DRAFT_UPDATE: ("Draft update", Action.DRAFT_UPDATE),
+    Control.SUMMARY: ("Executive summary", Action.SUMMARY),
+    Control.FILL_GAP: ("Fill a gap", Action.FILL_GAP),
+    Control.HAND_ON: ("Hand on", Action.HAND_ON),
+    Control.STAND_DOWN: ("Stand down", Action.STAND_DOWN),
+    Control.RESOLVE: ("Resolve", Action.RESOLVE),
+    Control.CLOSE: ("Close incident", Action.CLOSE),
+}
+PRIMARY = (Control.ACCEPT, Control.RESOLVE, Control.CLOSE)
 
 
 def controls(incident: Incident) -> list[ButtonElement]:
-    """The buttons that make sense now. There is no 'send back to the agent', by design."""
-    if incident.status == "handed_over":
-        return [_button("Accept ownership", Action.ACCEPT, incident, "primary")]
-    if incident.status == "accepted":
-        return [
-            _button("Engage resolver groups", Action.ENGAGE, incident),
-            _button("Draft update", Action.DRAFT_UPDATE, incident),
-            _button("Executive summary", Action.SUMMARY, incident),
-            _button("Fill a gap", Action.FILL_GAP, incident),
-            _button("Hand on", Action.HAND_ON, incident),
-            _button("Stand down", Action.STAND_DOWN, incident),
-            _button("Resolve", Action.RESOLVE, incident, "primary"),
-        ]
-    if incident.status == "resolved":
-        return [
-            _button("Fill a gap", Action.FILL_GAP, incident),
-            _button(
-                "Close incident",
-                Action.CLOSE,
-                incident,
-                "primary",
-                ConfirmObject(
-                    title="Close the incident?",
-                    text="The fix is confirmed and nothing more is due.",
-                    confirm="Close",
-                    deny="Not yet",
-                ),
-            ),
-        ]
-    return []
+    """The buttons of the controls on offer now."""
+    return [
+        button(
+            BUTTONS[control][0],
+            BUTTONS[control][1],
+            incident.id,
+            "primary" if control in PRIMARY else None,
+            _CLOSE_CONFIRM if control is Control.CLOSE else None,
+        )
+        for control in offered(incident.status)
+    ]
 
 
 def card(incident: Incident, settings: Settings, now: datetime) -> tuple[str, list[dict]]:
@@ -148,29 +135,29 @@ def card(incident: Incident, settings: Settings, now: datetime) -> tuple[str, li
     facts = [("Priority", c.priority), *c.facts, ("Reported by", c.reporter)]
     blocks = [
         HeaderBlock(text=c.title[:150]),
-        SectionBlock(text=_md(f"*{c.headline}*")),
-        SectionBlock(block_id="status", text=_md(status_line(incident, settings, now))),
-        ContextBlock(elements=[_md(objectives_line(incident))]),
+        SectionBlock(text=md(f"*{c.headline}*")),
+        SectionBlock(block_id="status", text=md(status_line(incident, settings, now))),
+        ContextBlock(elements=[md(objectives_line(incident))]),
         SectionBlock(fields=[_field(label, value) for label, value in facts]),
-        *(SectionBlock(text=_md(f"*{label}*\n{value}")) for label, value in c.sections),
+        *(SectionBlock(text=md(f"*{label}*\n{value}")) for label, value in c.sections),
         SectionBlock(fields=[_field(label, value) for label, value in c.follow_up]),
-        ContextBlock(elements=[_md(quality_line(incident, c.quality))]),
+        ContextBlock(elements=[md(quality_line(incident, c.quality))]),
     ]
-    if incident.status == "closed":
+    if incident.status == IncidentStatus.CLOSED:
         durations = " · ".join(
             f"{label} {humanize(d) if d is not None else 'not reached'}"
             for label, d in key_durations(incident)
         )
-        blocks.append(SectionBlock(text=_md(f"*Key durations:* {durations}")))
+        blocks.append(SectionBlock(text=md(f"*Key durations:* {durations}")))
     buttons = controls(incident)
     if buttons:
         blocks.append(ActionsBlock(block_id="incident_actions", elements=buttons))
     services = dict(c.facts)["Services"]
-    state = incident.status.replace("_", " ")
+    state = IncidentStatus(incident.status).words
     text = (
         f"{incident.reference} ({incident.priority}, {state}): {c.headline}. Services: {services}."
     )
-    if incident.status == "handed_over":
+    if incident.status == IncidentStatus.HANDED_OVER:
         text += " Press Accept to take ownership."
     return truncate(text, MESSAGE_TEXT_LIMIT), [b.to_dict() for b in blocks]
 

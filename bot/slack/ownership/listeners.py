@@ -27,7 +27,8 @@ from bot.slack.permissions import AcceptPolicy
 from bot.slack.responses import answer, ephemeral, finish, refusal_text, value_of
 from handover.checklist.definition import FIELDS, STEPS, Kind, Step
 from handover.checklist.quality import assess
-from handover.ownership.incidents import FILLABLE, Incidents
+from handover.ownership.controls import Control
+from handover.ownership.incidents import Incidents
 from handover.settings import Settings
 
 
@@ -59,7 +60,7 @@ def register_incident_actions(
         ack()
         user = body["user"]["id"]
         if not policy.allows(user, client):
-            incidents.not_allowed(value_of(body), user, "accept")
+            incidents.not_allowed(value_of(body), user, Control.ACCEPT)
             ephemeral(respond, f"Only {policy.who()} can accept major incidents here.")
             return
         answer(respond, incidents.accept(value_of(body), user), "accept it")
@@ -108,7 +109,7 @@ def register_incident_actions(
                 channel,
             )
 
-        open_for_owner(body, client, respond, "engage", "engage resolver groups", build)
+        open_for_owner(body, client, respond, Control.ENGAGE, "engage resolver groups", build)
 
     @app.view_submission(Callback.ENGAGE)
     def engage_submitted(ack: Ack, body: dict, view: dict) -> None:
@@ -142,7 +143,7 @@ def register_incident_actions(
                 channel,
             )
 
-        open_for_owner(body, client, respond, "hand_on", "hand it on", build)
+        open_for_owner(body, client, respond, Control.HAND_ON, "hand it on", build)
 
     @app.view_submission(Callback.HAND_ON)
     def hand_on_submitted(ack: Ack, body: dict, view: dict) -> None:
@@ -182,7 +183,7 @@ def register_incident_actions(
                 channel,
             )
 
-        open_for_owner(body, client, respond, "stand_down", "stand it down", build)
+        open_for_owner(body, client, respond, Control.STAND_DOWN, "stand it down", build)
 
     @app.view_submission(Callback.STAND_DOWN)
     def stand_down_submitted(ack: Ack, body: dict, view: dict) -> None:
@@ -219,7 +220,7 @@ def register_incident_actions(
                 channel,
             )
 
-        open_for_owner(body, client, respond, "resolve", "resolve it", build)
+        open_for_owner(body, client, respond, Control.RESOLVE, "resolve it", build)
 
     @app.view_submission(Callback.RESOLVE)
     def resolve_submitted(ack: Ack, body: dict, view: dict) -> None:
@@ -277,7 +278,7 @@ def register_gap_actions(app: App, settings: Settings, incidents: Incidents) -> 
     @app.action(Action.FILL_GAP)
     def fill_gap_clicked(ack: Ack, body: dict, client: WebClient, respond: Respond) -> None:
         ack()
-        allowed = incidents.check_owner(value_of(body), body["user"]["id"], "fill_gap", FILLABLE)
+        allowed = incidents.check_owner(value_of(body), body["user"]["id"], Control.FILL_GAP)
         if not allowed.ok:
             ephemeral(respond, refusal_text(allowed, "fill a gap"))
             return

@@ -5,29 +5,38 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.slack.mrkdwn import escape, slack_time
+from handover.clock.timeline import (
+    GapFilled,
+    HandedOn,
+    StateChanged,
+    StoodDown,
+    TimelineEntry,
+    TrgsEngaged,
+)
 from handover.models import Incident
-from handover.reporting.exception_reports import TimelineEntry
 from handover.times import humanize
+from handover.vocabulary import EventKind
 
-EVENT_WORDS = {
-    "handed_over": "handed over",
-    "accepted": "accepted ownership",
-    "escalated": "escalated: not accepted yet",
-    "trgs_engaged": "engaged resolver groups",
-    "initial_comms_sent": "sent the initial notice",
-    "update_sent": "sent a stakeholder update",
-    "update_overdue": "stakeholder update overdue",
-    "resolution_sent": "sent the resolution notice",
-    "phase_met": "first phase met",
-    "phase_missed": "first phase missed",
-    "state_changed": "changed the stakeholder status",
-    "notice_edited": "edited a notice",
-    "gap_filled": "filled in a gap",
-    "handed_on": "handed it on",
-    "stood_down": "stood it down",
-    "resolved": "marked it resolved",
-    "closed": "closed it",
-    "denied": "was refused an action (not the owner)",
+# The timeline's words for each event kind (a test checks that every kind has them).
+EVENT_WORDS: dict[EventKind, str] = {
+    EventKind.HANDED_OVER: "handed over",
+    EventKind.ACCEPTED: "accepted ownership",
+    EventKind.ESCALATED: "escalated: not accepted yet",
+    EventKind.TRGS_ENGAGED: "engaged resolver groups",
+    EventKind.INITIAL_COMMS_SENT: "sent the initial notice",
+    EventKind.UPDATE_SENT: "sent a stakeholder update",
+    EventKind.UPDATE_OVERDUE: "stakeholder update overdue",
+    EventKind.RESOLUTION_SENT: "sent the resolution notice",
+    EventKind.PHASE_MET: "first phase met",
+    EventKind.PHASE_MISSED: "first phase missed",
+    EventKind.STATE_CHANGED: "changed the stakeholder status",
+    EventKind.NOTICE_EDITED: "edited a notice",
+    EventKind.GAP_FILLED: "filled in a gap",
+    EventKind.HANDED_ON: "handed it on",
+    EventKind.STOOD_DOWN: "stood it down",
+    EventKind.RESOLVED: "marked it resolved",
+    EventKind.CLOSED: "closed it",
+    EventKind.DENIED: "was refused an action (not the owner)",
 }
 
 
@@ -56,18 +65,18 @@ def exception_report_text(report: dict) -> str:
 
 
 def _words(entry: TimelineEntry) -> str:
-    words = EVENT_WORDS.get(entry.kind, entry.kind.replace("_", " "))
+    words = EVENT_WORDS[entry.kind]
     detail = entry.detail
-    if entry.kind == "trgs_engaged":
-        words += ": " + ", ".join(escape(g) for g in detail.get("groups", []))
-    elif entry.kind == "handed_on":
-        words += f" to <@{detail.get('to')}>"
-    elif entry.kind == "gap_filled":
-        words += f": {detail.get('label', '').lower()}"
-    elif entry.kind == "state_changed":
-        words += f": {detail.get('from')} → {detail.get('to')}"
-    elif entry.kind == "stood_down":
-        words += f": {escape(detail.get('reason', ''))}"
+    if isinstance(detail, TrgsEngaged):
+        words += ": " + ", ".join(escape(g) for g in detail.groups)
+    elif isinstance(detail, HandedOn):
+        words += f" to <@{detail.new}>"
+    elif isinstance(detail, GapFilled):
+        words += f": {detail.label.lower()}"
+    elif isinstance(detail, StateChanged):
+        words += f": {detail.before} → {detail.after}"
+    elif isinstance(detail, StoodDown):
+        words += f": {escape(detail.reason)}"
     return words
 
 

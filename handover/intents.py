@@ -1,0 +1,88 @@
+"""What Baton has to say that is not an event of the timeline, typed: the params of the
+clock's lines in the card's thread and of direct messages. Stored as an outbox row's params
+(handover/store/outbox.py); bot/slack/outbox_text.py words each kind."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from handover.clock.timeline import DETAILS, Escalated, Late, PhaseVerdict, UpdateOverdue
+from handover.payload import Payload
+from handover.vocabulary import EventKind, OutboxKind
+
+
+@dataclass(frozen=True, kw_only=True)
+class PhaseReminder(Late):
+    open: list[str]  # the objectives still open
+    ends_at: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class UpdateReminder(Late):
+    update_due_at: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class DirectMessage(Payload):
+    user: str  # to whom
+
+
+@dataclass(frozen=True, kw_only=True)
+class HandedOverDm(DirectMessage):
+    pass
+
+
+@dataclass(frozen=True, kw_only=True)
+class AcceptedDm(DirectMessage):
+    owner: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class StoodDownDm(DirectMessage):
+    owner: str
+    reason: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class HandedOnDm(DirectMessage):
+    json_names: ClassVar[dict[str, str]] = {"previous": "from"}
+    previous: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ExceptionReportMessage(Payload):
+    user: str  # the service desk lead: a user (a DM) or a channel
+    channel: str
+    report: dict[str, Any]  # handover/reporting/exception_reports.py: exception_report
+
+
+INTENTS: dict[OutboxKind, type[Payload]] = {
+    OutboxKind.ESCALATION: Escalated,
+    OutboxKind.PHASE_REMINDER: PhaseReminder,
+    OutboxKind.PHASE_VERDICT: PhaseVerdict,
+    OutboxKind.UPDATE_REMINDER: UpdateReminder,
+    OutboxKind.UPDATE_OVERDUE: UpdateOverdue,
+    OutboxKind.HANDED_OVER_DM: HandedOverDm,
+    OutboxKind.ACCEPTED_DM: AcceptedDm,
+    OutboxKind.STOOD_DOWN_DM: StoodDownDm,
+    OutboxKind.HANDED_ON_DM: HandedOnDm,
+    OutboxKind.EXCEPTION_REPORT: ExceptionReportMessage,
+}
+
+
+@dataclass(frozen=True)
+class EventLine:
+    """A line in the card's thread saying an event of the timeline."""
+
+    actor: str
+    at: str
+    detail: Payload
+
+
+def intent_of(what: str, params: dict[str, Any]) -> Payload | EventLine:
+    """An outbox row's params as the typed object its kind says."""
+    if what in INTENTS:
+        return INTENTS[OutboxKind(what)].from_json(params)
+    detail = DETAILS[EventKind(what)].from_json(params)
+    return EventLine(params["actor"], params["at"], detail)

@@ -1,0 +1,47 @@
+"""Which controls an incident offers in which state: decided here, once. The card shows these
+and nothing else, and the service refuses an owner's action outside them (incidents.py)."""
+
+from enum import StrEnum
+
+from handover.vocabulary import IncidentStatus
+
+
+class Control(StrEnum):
+    """What someone can do to an incident. The values are also what a refused attempt records
+    on the timeline."""
+
+    ACCEPT = "accept"
+    ENGAGE = "engage"
+    DRAFT_UPDATE = "draft_update"
+    SUMMARY = "summary"
+    FILL_GAP = "fill_gap"
+    HAND_ON = "hand_on"
+    STAND_DOWN = "stand_down"
+    RESOLVE = "resolve"
+    CLOSE = "close"
+
+
+# In the order the card shows them. There is no "send back to the agent", by design
+# (docs/domain.md: never kick a handover back).
+OFFERED: dict[IncidentStatus, tuple[Control, ...]] = {
+    IncidentStatus.HANDED_OVER: (Control.ACCEPT,),
+    IncidentStatus.ACCEPTED: (
+        Control.ENGAGE,
+        Control.DRAFT_UPDATE,
+        Control.SUMMARY,
+        Control.FILL_GAP,
+        Control.HAND_ON,
+        Control.STAND_DOWN,
+        Control.RESOLVE,
+    ),
+    IncidentStatus.RESOLVED: (Control.FILL_GAP, Control.CLOSE),
+}
+
+
+def offered(status: str) -> tuple[Control, ...]:
+    return OFFERED.get(IncidentStatus(status), ())
+
+
+def statuses_for(control: Control) -> tuple[IncidentStatus, ...]:
+    """The states in which `control` is on offer."""
+    return tuple(status for status, controls in OFFERED.items() if control in controls)

@@ -1,0 +1,127 @@
+"""Baton's words for states and kinds, as enums. The columns stay strings (a StrEnum is one),
+so rows written before these existed read back unchanged and no migration was needed."""
+
+from enum import StrEnum
+
+
+class IncidentStatus(StrEnum):
+    HANDED_OVER = "handed_over"  # on the managers' card, nobody owns it yet
+    ACCEPTED = "accepted"
+    RESOLVED = "resolved"  # service restored; the record can still be completed
+    CLOSED = "closed"
+    STOOD_DOWN = "stood_down"  # not a major incident after all
+
+    @property
+    def words(self) -> str:
+        return self.value.replace("_", " ")
+
+
+# Being worked: the clock runs and the owner's controls are live.
+ACTIVE = (IncidentStatus.HANDED_OVER, IncidentStatus.ACCEPTED)
+
+
+class Phase(StrEnum):
+    """The phases of docs/domain.md; `closed` once resolved and closed or stood down."""
+
+    INITIAL = "initial"
+    POST_INITIAL = "post_initial"
+    RESOLUTION = "resolution"
+    CLOSED = "closed"
+
+
+class DeadlineKind(StrEnum):
+    ESCALATION = "escalation"  # nobody accepted in time
+    PHASE_REMINDER = "phase_reminder"  # two thirds into the first phase
+    PHASE_END = "phase_end"  # the verdict
+    UPDATE_REMINDER = "update_reminder"
+    UPDATE_DUE = "update_due"
+
+
+UPDATE_DEADLINES = (DeadlineKind.UPDATE_REMINDER, DeadlineKind.UPDATE_DUE)
+
+
+class DeadlineStatus(StrEnum):
+    PENDING = "pending"
+    FIRED = "fired"
+    CANCELLED = "cancelled"
+
+
+class EventKind(StrEnum):
+    """What the timeline records (handover/clock/timeline.py holds each one's details)."""
+
+    HANDED_OVER = "handed_over"
+    ACCEPTED = "accepted"
+    ESCALATED = "escalated"
+    TRGS_ENGAGED = "trgs_engaged"
+    INITIAL_COMMS_SENT = "initial_comms_sent"
+    UPDATE_SENT = "update_sent"
+    UPDATE_OVERDUE = "update_overdue"
+    RESOLUTION_SENT = "resolution_sent"
+    PHASE_MET = "phase_met"
+    PHASE_MISSED = "phase_missed"
+    STATE_CHANGED = "state_changed"
+    NOTICE_EDITED = "notice_edited"
+    GAP_FILLED = "gap_filled"
+    HANDED_ON = "handed_on"
+    STOOD_DOWN = "stood_down"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+    DENIED = "denied"  # a refused attempt: who tried what
+
+
+class OutboxKind(StrEnum):
+    """What an outbox row says. Thread lines about an event use the event's kind."""
+
+    CARD_POST = "card_post"  # the card, posted once
+    CARD = "card"  # the card, updated in place
+    NOTICE_POST = "notice_post"  # a notice's draft in the thread, posted once
+    NOTICE = "notice"  # ... updated in place
+    NOTICE_PUBLISH = "notice_publish"
+    NOTICE_REPUBLISH = "notice_republish"  # an edit of a sent notice, in place
+    ESCALATION = "escalation"
+    PHASE_REMINDER = "phase_reminder"
+    PHASE_VERDICT = "phase_verdict"
+    UPDATE_REMINDER = "update_reminder"
+    UPDATE_OVERDUE = "update_overdue"
+    HANDED_OVER_DM = "handed_over"
+    ACCEPTED_DM = "accepted_dm"
+    STOOD_DOWN_DM = "stood_down_dm"
+    HANDED_ON_DM = "handed_on_dm"
+    EXCEPTION_REPORT = "exception_report"
+
+
+class Target(StrEnum):
+    """Where an outbox row goes."""
+
+    CARD = "card"  # the managers' channel
+    THREAD = "thread"  # the card's thread
+    DM = "dm"
+    STAKEHOLDERS = "stakeholders"  # the channel a notice was sent to
+    CHANNEL = "channel"  # a configured channel named in the row's params
+
+
+class OutboxStatus(StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"  # claimed, with a lease
+    SENT = "sent"
+    FAILED = "failed"
+
+
+class NoticeKind(StrEnum):
+    INITIAL = "initial"
+    UPDATE = "update"
+    RESOLUTION = "resolution"
+    SUMMARY = "summary"  # the executive summary, shown on demand, never stored
+
+
+class NoticeStatus(StrEnum):
+    DRAFT = "draft"
+    SENT = "sent"
+    SUPERSEDED = "superseded"  # a newer draft of the same kind replaced it
+
+
+class StakeholderState(StrEnum):
+    INVESTIGATING = "investigating"
+    IDENTIFIED = "identified"
+    MONITORING = "monitoring"
+    RESOLVED = "resolved"
