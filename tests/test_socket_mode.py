@@ -16,7 +16,7 @@ from types import SimpleNamespace
 import pytest
 from sqlalchemy import create_engine, text
 
-from bot.slack.app import HELP
+from bot.slack.intake.listeners import HELP
 from tests.conftest import AGENT, MIM
 from tests.flows import (
     STEP1,

@@ -15,14 +15,13 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot.slack.blocks import BAND_DOT, button, md
+from bot.slack.deps import Deps
 from bot.slack.ids import Action
 from bot.slack.intake import modal
 from bot.slack.mrkdwn import escape, slack_time
 from bot.slack.ownership.card import status_line
 from handover.checklist.definition import step
-from handover.handovers import Handovers
 from handover.models import Draft, Incident
-from handover.ownership.incidents import Incidents
 from handover.settings import Settings
 from handover.times import utcnow
 from handover.vocabulary import IncidentStatus
@@ -91,7 +90,9 @@ def home_view(
     return View(type="home", blocks=blocks).to_dict()
 
 
-def register_home(app: App, settings: Settings, handovers: Handovers, incidents: Incidents) -> None:
+def register(app: App, deps: Deps) -> None:
+    settings, handovers, incidents = deps.settings, deps.handovers, deps.incidents
+
     @app.event("app_home_opened")
     def home_opened(event: dict, client: WebClient) -> None:
         if event.get("tab", "home") != "home":
@@ -108,6 +109,7 @@ def register_home(app: App, settings: Settings, handovers: Handovers, incidents:
         client.views_publish(user_id=user, view=view)
 
     @app.action(Action.HOME_RESUME)
+    @deps.failures.after_ack
     def resume_clicked(ack: Ack, body: dict, client: WebClient) -> None:
         ack()
         user = body["user"]["id"]

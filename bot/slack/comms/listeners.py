@@ -3,22 +3,19 @@ demand, and the executive summary. Listeners ack first; refusals say who can do 
 
 from __future__ import annotations
 
-import json
-
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
 from bot.slack.comms import views
+from bot.slack.deps import Deps
 from bot.slack.ids import ACTION, Action, Callback
+from bot.slack.metadata import Metadata
 from bot.slack.mrkdwn import SLACK, escape
 from bot.slack.ownership import card
-from bot.slack.permissions import AcceptPolicy
 from bot.slack.responses import answer, ephemeral, finish, refusal_text, value_of
 from handover.comms.notices import Notices, security_suspected
 from handover.outcomes import Outcome, Refusal
 from handover.ownership.controls import Control
-from handover.ownership.incidents import Incidents
-from handover.settings import Settings
 from handover.vocabulary import NoticeKind
 
 
@@ -27,9 +24,10 @@ def summary_text(notices: Notices, incident) -> str:
     return card.truncate(f"*{notice.subject}*\n{notice.body}", 3000)
 
 
-def register_notice_actions(
-    app: App, settings: Settings, notices: Notices, incidents: Incidents, policy: AcceptPolicy
-) -> None:
+def register(app: App, deps: Deps) -> None:
+    settings, notices, incidents = deps.settings, deps.notices, deps.incidents
+    policy, failures = deps.policy, deps.failures
+
     def may_act_unowned(incident, user: str, client: WebClient) -> bool:
         """Before anyone owns the incident, those allowed to accept may send its comms."""
         return incident.owner_id is not None or policy.allows(user, client)
@@ -57,16 +55,19 @@ def register_notice_actions(
         answer(respond, outcome, "send comms")
 
     @app.action(Action.NOTICE_SEND)
+    @failures.after_ack
     def send_clicked(ack: Ack, body: dict, respond: Respond, client: WebClient) -> None:
         ack()
         send(body, respond, client, broad=False)
 
     @app.action(Action.NOTICE_SEND_BROAD)
+    @failures.after_ack
     def send_broad_clicked(ack: Ack, body: dict, respond: Respond, client: WebClient) -> None:
         ack()  # this button sits behind a confirmation dialog: the click is the confirmation
         send(body, respond, client, broad=True)
 
     @app.action(Action.NOTICE_EDIT)
+    @failures.after_ack
     def edit_clicked(ack: Ack, body: dict, respond: Respond, client: WebClient) -> None:
         ack()
         found = notices.get(value_of(body))
@@ -84,14 +85,15 @@ def register_notice_actions(
 
     @app.view_submission(Callback.NOTICE_EDIT)
     def edit_submitted(ack: Ack, body: dict, view: dict) -> None:
-        meta = json.loads(view["private_metadata"])
         values = view["state"]["values"]
         subject = values["subject"][ACTION].get("value") or ""
         text = values["body"][ACTION].get("value") or ""
-        outcome = notices.edit(meta["notice"], body["user"]["id"], subject, text, escape)
+        notice_id = Metadata.of(view).notice_id()
+        outcome = notices.edit(notice_id, body["user"]["id"], subject, text, escape)
         finish(ack, outcome, "body", "edit the comms")
 
     @app.action(Action.DRAFT_UPDATE)
+    @failures.after_ack
     def draft_update_clicked(ack: Ack, body: dict, respond: Respond, client: WebClient) -> None:
         ack()
         allowed = incidents.check_owner(value_of(body), body["user"]["id"], Control.DRAFT_UPDATE)
@@ -104,11 +106,10 @@ def register_notice_actions(
 
     @app.view_submission(Callback.DRAFT_UPDATE)
     def draft_update_submitted(ack: Ack, body: dict, view: dict) -> None:
-        meta = json.loads(view["private_metadata"])
         values = view["state"]["values"]
         state = (values["state"][ACTION].get("selected_option") or {}).get("value")
         outcome = notices.request(
-            meta["incident"],
+            Metadata.of(view).incident_id(),
             body["user"]["id"],
             NoticeKind.UPDATE,
             state=state,
@@ -118,6 +119,7 @@ def register_notice_actions(
         finish(ack, outcome, "doing", "draft an update")
 
     @app.action(Action.SUMMARY)
+    @failures.after_ack
     def summary_clicked(ack: Ack, body: dict, respond: Respond) -> None:
         ack()
         incident = incidents.get(value_of(body))

@@ -4,7 +4,6 @@ the edit modal."""
 from __future__ import annotations
 
 import html
-import json
 
 from slack_sdk.models.blocks import (
     ActionsBlock,
@@ -20,6 +19,7 @@ from slack_sdk.models.views import View
 
 from bot.slack.blocks import button, md
 from bot.slack.ids import ACTION, Action, Callback
+from bot.slack.metadata import Metadata
 from bot.slack.mrkdwn import SECTION_LIMIT, slack_time, truncate
 from handover.comms.notices import security_suspected
 from handover.comms.templates import STATES
@@ -174,7 +174,7 @@ def edit_modal(notice: Notice) -> dict:
         title="Edit sent notice" if sent else "Edit draft",
         submit="Save",
         close="Cancel",
-        private_metadata=json.dumps({"notice": notice.id}),
+        private_metadata=Metadata(notice=notice.id).dumps(),
         blocks=[
             InputBlock(
                 block_id="subject",
@@ -209,7 +209,7 @@ def draft_update_modal(incident: Incident, doing: str) -> dict:
         title="Draft an update",
         submit="Draft",
         close="Cancel",
-        private_metadata=json.dumps({"incident": incident.id}),
+        private_metadata=Metadata(incident=incident.id).dumps(),
         blocks=[
             InputBlock(
                 block_id="state",

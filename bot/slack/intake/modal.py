@@ -28,6 +28,7 @@ from slack_sdk.models.views import View
 
 from bot.slack.blocks import BAND_DOT
 from bot.slack.ids import ACTION, Callback
+from bot.slack.metadata import Metadata
 from bot.slack.mrkdwn import ERROR_LIMIT, escape, truncate
 from handover.checklist.definition import (
     STEP_IDS,
@@ -296,7 +297,7 @@ def step_view(
         "submit": _plain("Hand over" if last else "Next"),
         "close": _plain("Save and close"),
         "notify_on_close": True,
-        "private_metadata": json.dumps({"draft": draft_id, "step": the_step.id}),
+        "private_metadata": Metadata(draft=draft_id, step=the_step.id).dumps(),
         "blocks": [b if isinstance(b, dict) else b.to_dict() for b in blocks],
     }
 

@@ -1,58 +1,42 @@
-"""The card's controls: accept, engage resolver groups, comms, hand on, stand down, resolve,
-close. Listeners ack first, then work; refusals are ephemeral and say who can do it."""
+"""The card's controls: accept, engage resolver groups, hand on, stand down, resolve, close,
+fill a gap. Listeners ack first, then work; refusals are ephemeral and say who can do it."""
 
 from __future__ import annotations
 
-import json
-import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
-from slack_sdk.models.blocks import (
-    DateTimePickerElement,
-    InputBlock,
-    Option,
-    PlainTextInputElement,
-    StaticMultiSelectElement,
-    StaticSelectElement,
-    UserSelectElement,
-)
-from slack_sdk.models.views import View
 
-from bot.slack.errors import Failures
+from bot.slack.deps import Deps
 from bot.slack.ids import ACTION, Action, Callback
-from bot.slack.intake.modal import block_id, field_blocks, read_state
-from bot.slack.permissions import AcceptPolicy
+from bot.slack.intake.modal import block_id, read_state
+from bot.slack.metadata import Metadata
+from bot.slack.ownership import forms
 from bot.slack.responses import answer, ephemeral, finish, refusal_text, value_of
-from handover.checklist.definition import FIELDS, STEPS, Kind, Step
-from handover.checklist.quality import assess
+from handover.checklist.definition import FIELDS, Step
+from handover.models import Incident
 from handover.ownership.controls import Control
-from handover.ownership.incidents import Incidents
 from handover.settings import Settings
 
-
-def _modal(
-    callback_id: str, title: str, submit: str, incident_id: int, blocks: list, channel: str
-) -> dict:
-    return View(
-        type="modal",
-        callback_id=callback_id,
-        title=title,
-        submit=submit,
-        close="Cancel",
-        blocks=blocks,
-        private_metadata=json.dumps({"incident": incident_id, "channel": channel}),
-    ).to_dict()
+Form = Callable[[Incident, str, Settings], dict]
+# What the clicker wanted to do, in their words (for a refusal), and the form it opens.
+FORMS: dict[Action, tuple[Control, str, Form]] = {
+    Action.ENGAGE: (Control.ENGAGE, "engage resolver groups", forms.engage_form),
+    Action.HAND_ON: (Control.HAND_ON, "hand it on", forms.hand_on_form),
+    Action.STAND_DOWN: (Control.STAND_DOWN, "stand it down", forms.stand_down_form),
+    Action.RESOLVE: (Control.RESOLVE, "resolve it", forms.resolve_form),
+    Action.FILL_GAP: (Control.FILL_GAP, "fill a gap", forms.gap_pick_form),
+}
 
 
 def _value(view: dict, block: str) -> dict:
     return view["state"]["values"].get(block, {}).get(ACTION, {})
 
 
-def register_incident_actions(
-    app: App, settings: Settings, incidents: Incidents, policy: AcceptPolicy, failures: Failures
-) -> None:
+def register(app: App, deps: Deps) -> None:
+    incidents, policy, failures = deps.incidents, deps.policy, deps.failures
 
     @app.action(Action.ACCEPT)
     @failures.after_ack
@@ -72,234 +56,68 @@ def register_incident_actions(
         answer(respond, incidents.close(value_of(body), body["user"]["id"]), "close it")
 
     # Controls that ask for something first open a small modal, for the owner only.
-
-    def open_for_owner(
-        body: dict, client: WebClient, respond: Respond, action: str, words: str, build
-    ) -> None:
-        """Open the form `build` makes, if the clicker owns the incident; `action` is the
-        domain's name for what they want to do (recorded when refused), `words` the user's."""
-        allowed = incidents.check_owner(value_of(body), body["user"]["id"], action)
+    @app.action(Action.ENGAGE)
+    @app.action(Action.HAND_ON)
+    @app.action(Action.STAND_DOWN)
+    @app.action(Action.RESOLVE)
+    @app.action(Action.FILL_GAP)
+    @failures.after_ack
+    def open_for_owner(ack: Ack, body: dict, client: WebClient, respond: Respond) -> None:
+        ack()
+        control, words, form = FORMS[Action(body["actions"][0]["action_id"])]
+        allowed = incidents.check_owner(value_of(body), body["user"]["id"], control)
         if not allowed.ok:
             ephemeral(respond, refusal_text(allowed, words))
             return
         channel = body.get("channel", {}).get("id", "")
-        client.views_open(trigger_id=body["trigger_id"], view=build(allowed.incident, channel))
-
-    @app.action(Action.ENGAGE)
-    @failures.after_ack
-    def engage_clicked(ack: Ack, body: dict, client: WebClient, respond: Respond) -> None:
-        ack()
-
-        def build(incident, channel):
-            groups = settings.org.resolver_groups
-            options = [Option(value=g, label=g[:75]) for g in groups]
-            chosen = incident.trgs or [
-                g for g in incident.answers.get("resolver_groups") or [] if g in groups
-            ]
-            initial = [o for o in options if o.value in chosen]
-            element = StaticMultiSelectElement(
-                action_id=ACTION, options=options, initial_options=initial or None
-            )
-            return _modal(
-                Callback.ENGAGE,
-                "Engage resolver groups",
-                "Record",
-                incident.id,
-                [InputBlock(block_id="groups", label="Groups engaged", element=element)],
-                channel,
-            )
-
-        open_for_owner(body, client, respond, Control.ENGAGE, "engage resolver groups", build)
+        view = form(allowed.incident, channel, deps.settings)
+        client.views_open(trigger_id=body["trigger_id"], view=view)
 
     @app.view_submission(Callback.ENGAGE)
     def engage_submitted(ack: Ack, body: dict, view: dict) -> None:
-        meta = json.loads(view["private_metadata"])
         groups = [o["value"] for o in _value(view, "groups").get("selected_options") or []]
-        finish(
-            ack,
-            incidents.engage(meta["incident"], body["user"]["id"], groups),
-            "groups",
-            "engage resolver groups",
-        )
-
-    @app.action(Action.HAND_ON)
-    @failures.after_ack
-    def hand_on_clicked(ack: Ack, body: dict, client: WebClient, respond: Respond) -> None:
-        ack()
-
-        def build(incident, channel):
-            return _modal(
-                Callback.HAND_ON,
-                "Hand on",
-                "Hand on",
-                incident.id,
-                [
-                    InputBlock(
-                        block_id="owner",
-                        label="New owner",
-                        element=UserSelectElement(action_id=ACTION, placeholder="Choose a manager"),
-                    )
-                ],
-                channel,
-            )
-
-        open_for_owner(body, client, respond, Control.HAND_ON, "hand it on", build)
+        incident_id = Metadata.of(view).incident_id()
+        outcome = incidents.engage(incident_id, body["user"]["id"], groups)
+        finish(ack, outcome, "groups", "engage resolver groups")
 
     @app.view_submission(Callback.HAND_ON)
     def hand_on_submitted(ack: Ack, body: dict, view: dict) -> None:
-        meta = json.loads(view["private_metadata"])
         new_owner = _value(view, "owner").get("selected_user") or ""
         if not new_owner:
             ack(response_action="errors", errors={"owner": "Choose who takes it over."})
             return
-        finish(
-            ack,
-            incidents.hand_on(meta["incident"], body["user"]["id"], new_owner),
-            "owner",
-            "hand it on",
-        )
-
-    @app.action(Action.STAND_DOWN)
-    @failures.after_ack
-    def stand_down_clicked(ack: Ack, body: dict, client: WebClient, respond: Respond) -> None:
-        ack()
-
-        def build(incident, channel):
-            return _modal(
-                Callback.STAND_DOWN,
-                "Not a major incident",
-                "Stand down",
-                incident.id,
-                [
-                    InputBlock(
-                        block_id="reason",
-                        label="Why is it not a major incident?",
-                        hint="The agent who raised it is told this reason.",
-                        element=PlainTextInputElement(
-                            action_id=ACTION, multiline=True, max_length=1000
-                        ),
-                    )
-                ],
-                channel,
-            )
-
-        open_for_owner(body, client, respond, Control.STAND_DOWN, "stand it down", build)
+        incident_id = Metadata.of(view).incident_id()
+        outcome = incidents.hand_on(incident_id, body["user"]["id"], new_owner)
+        finish(ack, outcome, "owner", "hand it on")
 
     @app.view_submission(Callback.STAND_DOWN)
     def stand_down_submitted(ack: Ack, body: dict, view: dict) -> None:
-        meta = json.loads(view["private_metadata"])
         reason = _value(view, "reason").get("value") or ""
-        finish(
-            ack,
-            incidents.stand_down(meta["incident"], body["user"]["id"], reason),
-            "reason",
-            "stand it down",
-        )
-
-    @app.action(Action.RESOLVE)
-    @failures.after_ack
-    def resolve_clicked(ack: Ack, body: dict, client: WebClient, respond: Respond) -> None:
-        ack()
-
-        def build(incident, channel):
-            return _modal(
-                Callback.RESOLVE,
-                "Resolve",
-                "Resolved",
-                incident.id,
-                [
-                    InputBlock(
-                        block_id="resolved_at",
-                        label="Resolved at",
-                        hint="When service was restored for users.",
-                        element=DateTimePickerElement(
-                            action_id=ACTION, initial_date_time=int(time.time())
-                        ),
-                    )
-                ],
-                channel,
-            )
-
-        open_for_owner(body, client, respond, Control.RESOLVE, "resolve it", build)
+        incident_id = Metadata.of(view).incident_id()
+        outcome = incidents.stand_down(incident_id, body["user"]["id"], reason)
+        finish(ack, outcome, "reason", "stand it down")
 
     @app.view_submission(Callback.RESOLVE)
     def resolve_submitted(ack: Ack, body: dict, view: dict) -> None:
-        meta = json.loads(view["private_metadata"])
         stamp = _value(view, "resolved_at").get("selected_date_time")
         at = datetime.fromtimestamp(int(stamp), UTC) if stamp else None
-        finish(
-            ack,
-            incidents.resolve(meta["incident"], body["user"]["id"], at),
-            "resolved_at",
-            "resolve it",
-        )
-
-
-def gap_pick_modal(incident, channel: str) -> dict:
-    """Step one of "Fill a gap": which field. Gaps come first, marked as such."""
-    current = assess(incident.answers)
-    gap_ids = [g.field_id for g in current.gaps]
-    fields = [f for st in STEPS for f in st.fields if f.kind != Kind.PRIORITY]
-    fields.sort(key=lambda f: f.id not in gap_ids)
-    answers_now = {g.field_id: g.answer for g in current.gaps}
-    options = [
-        Option(
-            value=f.id,
-            label=(f"{f.label} ({answers_now[f.id]})" if f.id in answers_now else f.label)[:75],
-        )
-        for f in fields
-    ]
-    return _modal(
-        Callback.GAP_PICK,
-        "Fill a gap",
-        "Next",
-        incident.id,
-        [
-            InputBlock(
-                block_id="field",
-                label="Which part of the record?",
-                hint="The handover's score stays as handed over; what you fill in is recorded.",
-                element=StaticSelectElement(action_id=ACTION, options=options),
-            )
-        ],
-        channel,
-    )
-
-
-def gap_fill_modal(incident, field_id: str, settings: Settings) -> dict:
-    f = FIELDS[field_id]
-    blocks = field_blocks(f, incident.answers.get(field_id), settings.org)
-    view = _modal(Callback.GAP_FILL, "Fill a gap", "Save", incident.id, blocks, "")
-    view["private_metadata"] = json.dumps({"incident": incident.id, "field": field_id})
-    return view
-
-
-def register_gap_actions(app: App, settings: Settings, incidents: Incidents) -> None:
-    @app.action(Action.FILL_GAP)
-    def fill_gap_clicked(ack: Ack, body: dict, client: WebClient, respond: Respond) -> None:
-        ack()
-        allowed = incidents.check_owner(value_of(body), body["user"]["id"], Control.FILL_GAP)
-        if not allowed.ok:
-            ephemeral(respond, refusal_text(allowed, "fill a gap"))
-            return
-        channel = body.get("channel", {}).get("id", "")
-        view = gap_pick_modal(allowed.incident, channel)
-        client.views_open(trigger_id=body["trigger_id"], view=view)
+        incident_id = Metadata.of(view).incident_id()
+        outcome = incidents.resolve(incident_id, body["user"]["id"], at)
+        finish(ack, outcome, "resolved_at", "resolve it")
 
     @app.view_submission(Callback.GAP_PICK)
     def gap_picked(ack: Ack, view: dict) -> None:
-        meta = json.loads(view["private_metadata"])
         field_id = (_value(view, "field").get("selected_option") or {}).get("value")
-        incident = incidents.get(meta["incident"])
+        incident = incidents.get(Metadata.of(view).incident_id())
         if field_id not in FIELDS or incident is None:
             ack(response_action="errors", errors={"field": "Choose a part of the record."})
             return
-        ack(response_action="update", view=gap_fill_modal(incident, field_id, settings))
+        ack(response_action="update", view=forms.gap_fill_form(incident, field_id, deps.settings))
 
     @app.view_submission(Callback.GAP_FILL)
     def gap_filled(ack: Ack, body: dict, view: dict) -> None:
-        meta = json.loads(view["private_metadata"])
-        f = FIELDS[meta["field"]]
+        meta = Metadata.of(view)
+        f = FIELDS[meta.field or ""]
         raw = read_state(Step("gap", "", (f,)), view["state"]["values"])
-        outcome = incidents.fill_gap(meta["incident"], body["user"]["id"], f.id, raw.get(f.id))
+        outcome = incidents.fill_gap(meta.incident_id(), body["user"]["id"], f.id, raw.get(f.id))
         finish(ack, outcome, block_id(f.id), "fill a gap")

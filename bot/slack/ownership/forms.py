@@ -1,0 +1,144 @@
+"""The small modals the card's controls open: engage resolver groups, hand on, stand down,
+resolve, fill a gap (which field, then its input from the checklist definition)."""
+
+from __future__ import annotations
+
+import time
+
+from slack_sdk.models.blocks import (
+    DateTimePickerElement,
+    InputBlock,
+    Option,
+    PlainTextInputElement,
+    StaticMultiSelectElement,
+    StaticSelectElement,
+    UserSelectElement,
+)
+from slack_sdk.models.views import View
+
+from bot.slack.ids import ACTION, Callback
+from bot.slack.intake.modal import field_blocks
+from bot.slack.metadata import Metadata
+from handover.checklist.definition import FIELDS, STEPS, Kind
+from handover.checklist.quality import assess
+from handover.models import Incident
+from handover.settings import Settings
+
+
+def _modal(callback_id: Callback, title: str, submit: str, blocks: list, meta: Metadata) -> dict:
+    return View(
+        type="modal",
+        callback_id=callback_id,
+        title=title,
+        submit=submit,
+        close="Cancel",
+        blocks=blocks,
+        private_metadata=meta.dumps(),
+    ).to_dict()
+
+
+def engage_form(incident: Incident, channel: str, settings: Settings) -> dict:
+    groups = settings.org.resolver_groups
+    options = [Option(value=g, label=g[:75]) for g in groups]
+    chosen = incident.trgs or [
+        g for g in incident.answers.get("resolver_groups") or [] if g in groups
+    ]
+    initial = [o for o in options if o.value in chosen]
+    element = StaticMultiSelectElement(
+        action_id=ACTION, options=options, initial_options=initial or None
+    )
+    return _modal(
+        Callback.ENGAGE,
+        "Engage resolver groups",
+        "Record",
+        [InputBlock(block_id="groups", label="Groups engaged", element=element)],
+        Metadata(incident=incident.id, channel=channel),
+    )
+
+
+def hand_on_form(incident: Incident, channel: str, settings: Settings) -> dict:
+    return _modal(
+        Callback.HAND_ON,
+        "Hand on",
+        "Hand on",
+        [
+            InputBlock(
+                block_id="owner",
+                label="New owner",
+                element=UserSelectElement(action_id=ACTION, placeholder="Choose a manager"),
+            )
+        ],
+        Metadata(incident=incident.id, channel=channel),
+    )
+
+
+def stand_down_form(incident: Incident, channel: str, settings: Settings) -> dict:
+    return _modal(
+        Callback.STAND_DOWN,
+        "Not a major incident",
+        "Stand down",
+        [
+            InputBlock(
+                block_id="reason",
+                label="Why is it not a major incident?",
+                hint="The agent who raised it is told this reason.",
+                element=PlainTextInputElement(action_id=ACTION, multiline=True, max_length=1000),
+            )
+        ],
+        Metadata(incident=incident.id, channel=channel),
+    )
+
+
+def resolve_form(incident: Incident, channel: str, settings: Settings) -> dict:
+    return _modal(
+        Callback.RESOLVE,
+        "Resolve",
+        "Resolved",
+        [
+            InputBlock(
+                block_id="resolved_at",
+                label="Resolved at",
+                hint="When service was restored for users.",
+                element=DateTimePickerElement(action_id=ACTION, initial_date_time=int(time.time())),
+            )
+        ],
+        Metadata(incident=incident.id, channel=channel),
+    )
+
+
+def gap_pick_form(incident: Incident, channel: str, settings: Settings) -> dict:
+    """Step one of "Fill a gap": which field. Gaps come first, marked as such."""
+    current = assess(incident.answers)
+    gap_ids = [g.field_id for g in current.gaps]
+    fields = [f for st in STEPS for f in st.fields if f.kind != Kind.PRIORITY]
+    fields.sort(key=lambda f: f.id not in gap_ids)
+    answers_now = {g.field_id: g.answer for g in current.gaps}
+    options = [
+        Option(
+            value=f.id,
+            label=(f"{f.label} ({answers_now[f.id]})" if f.id in answers_now else f.label)[:75],
+        )
+        for f in fields
+    ]
+    return _modal(
+        Callback.GAP_PICK,
+        "Fill a gap",
+        "Next",
+        [
+            InputBlock(
+                block_id="field",
+                label="Which part of the record?",
+                hint="The handover's score stays as handed over; what you fill in is recorded.",
+                element=StaticSelectElement(action_id=ACTION, options=options),
+            )
+        ],
+        Metadata(incident=incident.id, channel=channel),
+    )
+
+
+def gap_fill_form(incident: Incident, field_id: str, settings: Settings) -> dict:
+    f = FIELDS[field_id]
+    blocks = field_blocks(f, incident.answers.get(field_id), settings.org)
+    return _modal(
+        Callback.GAP_FILL, "Fill a gap", "Save", blocks, Metadata(incident=incident.id, field=f.id)
+    )
