@@ -21,6 +21,7 @@ drill: $(BIN)/baton
 test: $(BIN)/baton
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 	$(BIN)/python -m pytest
 
 clean:

@@ -192,7 +192,7 @@ class Notice(Base):
     next_update_at: Mapped[datetime | None] = mapped_column(default=None)
     # The record's comms-relevant state when drafted; the next update says what changed.
     snapshot: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    changes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    changes: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     subject: Mapped[str] = mapped_column(Text, default="")
     body_mrkdwn: Mapped[str] = mapped_column(Text, default="")
     body_plain: Mapped[str] = mapped_column(Text, default="")

@@ -278,10 +278,10 @@ def load_settings(*, require_slack: bool = False, env_file: str | None = ".env")
     `require_slack` is for `serve`: tokens and channels must then be present and well formed.
     """
     try:
-        env = _Env(_env_file=env_file)
+        env = _Env(_env_file=env_file)  # type: ignore[call-arg]  # pydantic-settings' own
     except ValidationError as exc:  # only malformed .env content can get here
-        problems = [f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()]
-        raise ConfigError(problems) from None
+        malformed = [f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()]
+        raise ConfigError(malformed) from None
 
     problems: list[str] = []
     if require_slack:

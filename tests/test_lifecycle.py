@@ -134,6 +134,16 @@ def test_first_phase_missed_names_what_was_missing(baton):
 
 
 @pytest.mark.usefixtures("short")
+def test_the_timeline_shows_the_phase_verdict_and_the_clock_events(baton):
+    card = hand_over(baton)
+    wait_until(lambda: any("missed" in line for line in baton.fake.thread(card["ts"])))
+    reply = baton.slack.command(MIM, f"timeline {incident(baton).reference}")
+    lines = reply.text.splitlines()
+    assert any(line.endswith("· Baton escalated: not accepted yet") for line in lines)
+    assert any(line.endswith("· Baton first phase missed") for line in lines)
+
+
+@pytest.mark.usefixtures("short")
 def test_first_phase_met_when_every_objective_is_done(baton, monkeypatch):
     card = hand_over(baton)
     click(baton.slack, MIM, card, "incident_accept")

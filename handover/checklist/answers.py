@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -43,51 +44,149 @@ def is_placeholder(text: str) -> bool:
     return text.strip().lower().rstrip(".") in PLACEHOLDERS
 
 
+def _parse_text(f: Field, raw: Any) -> Any:
+    text = (raw or "").strip()
+    return UNKNOWN if f.allow_unknown and text.lower() == UNKNOWN else text
+
+
+def _parse_choice(f: Field, raw: Any) -> Any:
+    return raw or None
+
+
+def _parse_multi(f: Field, raw: Any) -> Any:
+    chosen = list(dict.fromkeys(raw or []))
+    # "unknown" or "all" beside specific choices: the specific ones win.
+    specific = [c for c in chosen if c not in (UNKNOWN, "all")]
+    if "all" in chosen:
+        return ["all"]
+    return specific or ([UNKNOWN] if UNKNOWN in chosen else [])
+
+
+def _parse_datetime(f: Field, raw: Any) -> Any:
+    raw = raw or {}
+    flags = set(raw.get("flags") or [])
+    at: datetime | None = raw.get("at")
+    if at is not None:
+        return {"at": to_iso(at), "approximate": "approximate" in flags}
+    if "none" in flags:
+        return "none"
+    return UNKNOWN if UNKNOWN in flags else None
+
+
+def _parse_tristate(f: Field, raw: Any) -> Any:
+    raw = raw or {}
+    answer = raw.get("answer")
+    if not answer:
+        return None
+    return {"answer": answer, "detail": (raw.get("detail") or "").strip()}
+
+
+def _parse_refs(f: Field, raw: Any) -> Any:
+    text = (raw or "").strip()
+    if text.lower() == "none":
+        return {"refs": [], "raw": text}
+    refs = list(dict.fromkeys(t for t in re.split(r"[\s,;]+", text) if t))
+    return {"refs": refs, "raw": text}
+
+
+def _parse_priority(f: Field, raw: Any) -> Any:
+    raw = raw or {}
+    if not raw.get("value"):
+        return None
+    return {"value": raw["value"], "reason": (raw.get("reason") or "").strip()}
+
+
+_PARSERS: dict[Kind, Callable[[Field, Any], Any]] = {
+    Kind.TEXT: _parse_text,
+    Kind.LONG_TEXT: _parse_text,
+    Kind.CHOICE: _parse_choice,
+    Kind.MULTI: _parse_multi,
+    Kind.DATETIME: _parse_datetime,
+    Kind.TRISTATE: _parse_tristate,
+    Kind.REFS: _parse_refs,
+    Kind.PRIORITY: _parse_priority,
+}
+
+
 def parse(f: Field, raw: Any) -> Any:
     """Normalise one front end's raw input into the stored value (see checklist.py)."""
-    if f.kind in (Kind.TEXT, Kind.LONG_TEXT):
-        text = (raw or "").strip()
-        return UNKNOWN if f.allow_unknown and text.lower() == UNKNOWN else text
-    if f.kind == Kind.CHOICE:
-        return raw or None
-    if f.kind == Kind.MULTI:
-        chosen = list(dict.fromkeys(raw or []))
-        # "unknown" or "all" beside specific choices: the specific ones win.
-        specific = [c for c in chosen if c not in (UNKNOWN, "all")]
-        if "all" in chosen:
-            return ["all"]
-        return specific or ([UNKNOWN] if UNKNOWN in chosen else [])
-    if f.kind == Kind.DATETIME:
-        raw = raw or {}
-        flags = set(raw.get("flags") or [])
-        at: datetime | None = raw.get("at")
-        if at is not None:
-            return {"at": to_iso(at), "approximate": "approximate" in flags}
-        if "none" in flags:
-            return "none"
-        return UNKNOWN if UNKNOWN in flags else None
-    if f.kind == Kind.TRISTATE:
-        raw = raw or {}
-        answer = raw.get("answer")
-        if not answer:
-            return None
-        return {"answer": answer, "detail": (raw.get("detail") or "").strip()}
-    if f.kind == Kind.REFS:
-        text = (raw or "").strip()
-        if text.lower() == "none":
-            return {"refs": [], "raw": text}
-        refs = list(dict.fromkeys(t for t in re.split(r"[\s,;]+", text) if t))
-        return {"refs": refs, "raw": text}
-    if f.kind == Kind.PRIORITY:
-        raw = raw or {}
-        if not raw.get("value"):
-            return None
-        return {"value": raw["value"], "reason": (raw.get("reason") or "").strip()}
-    raise ValueError(f"unknown field kind {f.kind}")
+    return _PARSERS[f.kind](f, raw)
 
 
 def _time(value: Any) -> datetime | None:
     return parse_time(value["at"]) if isinstance(value, dict) else None
+
+
+# A kind's own checks on a value that is neither blank nor "unknown".
+_Validator = Callable[[Field, Any, OrgConfig, datetime], str | None]
+
+
+def _validate_text(f: Field, value: Any, org: OrgConfig, now: datetime) -> str | None:
+    if len(value) < f.min_length:
+        return f"Please write at least {f.min_length} characters (you wrote {len(value)})."
+    if len(value) > f.max_length:
+        return f"Please keep it to {f.max_length} characters (you wrote {len(value)})."
+    return None
+
+
+def _not_choices(f: Field, chosen: list[Any], org: OrgConfig) -> str | None:
+    allowed = {o.id for o in options_for(f, org)}
+    bad = [c for c in chosen if c not in allowed]
+    return f"Not one of the choices: {', '.join(bad)}." if bad else None
+
+
+def _validate_choice(f: Field, value: Any, org: OrgConfig, now: datetime) -> str | None:
+    return _not_choices(f, [value], org)
+
+
+def _validate_multi(f: Field, value: Any, org: OrgConfig, now: datetime) -> str | None:
+    return _not_choices(f, value, org)
+
+
+def _validate_datetime(f: Field, value: Any, org: OrgConfig, now: datetime) -> str | None:
+    at = _time(value)
+    if at is None:
+        return None
+    if f.none_label:  # a deadline: only a future time is at risk
+        if at <= now:
+            return "A deadline at risk must be in the future."
+    elif at > now + FUTURE_TOLERANCE:
+        return "This cannot be in the future."
+    return None
+
+
+def _validate_tristate(f: Field, value: Any, org: OrgConfig, now: datetime) -> str | None:
+    if value["answer"] not in ("yes", "no", UNKNOWN):
+        return "Answer yes, no or unknown."
+    if value["answer"] == "yes" and not value["detail"] and f.detail_label:
+        return f"You answered yes: please add {f.detail_label.lower()}."
+    return None
+
+
+def _validate_refs(f: Field, value: Any, org: OrgConfig, now: datetime) -> str | None:
+    pattern = re.compile(org.ticket_pattern)
+    bad = [r for r in value["refs"] if not pattern.fullmatch(r)]
+    if bad:
+        return f"Not a ticket reference: {', '.join(bad)} (expected something like INC0012345)."
+    return None
+
+
+def _validate_priority(f: Field, value: Any, org: OrgConfig, now: datetime) -> str | None:
+    if value["value"] not in ("P1", "P2", "P3", "P4"):
+        return "Choose P1, P2, P3 or P4."
+    return None
+
+
+_VALIDATORS: dict[Kind, _Validator] = {
+    Kind.TEXT: _validate_text,
+    Kind.LONG_TEXT: _validate_text,
+    Kind.CHOICE: _validate_choice,
+    Kind.MULTI: _validate_multi,
+    Kind.DATETIME: _validate_datetime,
+    Kind.TRISTATE: _validate_tristate,
+    Kind.REFS: _validate_refs,
+    Kind.PRIORITY: _validate_priority,
+}
 
 
 def validate_field(f: Field, value: Any, org: OrgConfig, now: datetime) -> str | None:
@@ -104,39 +203,7 @@ def validate_field(f: Field, value: Any, org: OrgConfig, now: datetime) -> str |
         return f'This is needed to hand over, in plain words: "{value}" does not say it.'
     if blank or value == UNKNOWN:
         return None
-    if f.kind in (Kind.TEXT, Kind.LONG_TEXT):
-        if len(value) < f.min_length:
-            return f"Please write at least {f.min_length} characters (you wrote {len(value)})."
-        if len(value) > f.max_length:
-            return f"Please keep it to {f.max_length} characters (you wrote {len(value)})."
-    elif f.kind in (Kind.CHOICE, Kind.MULTI):
-        allowed = {o.id for o in options_for(f, org)}
-        chosen = [value] if f.kind == Kind.CHOICE else value
-        bad = [c for c in chosen if c not in allowed]
-        if bad:
-            return f"Not one of the choices: {', '.join(bad)}."
-    elif f.kind == Kind.DATETIME:
-        at = _time(value)
-        if at is None:
-            return None
-        if f.none_label:  # a deadline: only a future time is at risk
-            if at <= now:
-                return "A deadline at risk must be in the future."
-        elif at > now + FUTURE_TOLERANCE:
-            return "This cannot be in the future."
-    elif f.kind == Kind.TRISTATE:
-        if value["answer"] not in ("yes", "no", UNKNOWN):
-            return "Answer yes, no or unknown."
-        if value["answer"] == "yes" and not value["detail"] and f.detail_label:
-            return f"You answered yes: please add {f.detail_label.lower()}."
-    elif f.kind == Kind.REFS:
-        pattern = re.compile(org.ticket_pattern)
-        bad = [r for r in value["refs"] if not pattern.fullmatch(r)]
-        if bad:
-            return f"Not a ticket reference: {', '.join(bad)} (expected something like INC0012345)."
-    elif f.kind == Kind.PRIORITY and value["value"] not in ("P1", "P2", "P3", "P4"):
-        return "Choose P1, P2, P3 or P4."
-    return None
+    return _VALIDATORS[f.kind](f, value, org, now)
 
 
 def validate(step: Step, values: Values, org: OrgConfig, now: datetime | None = None) -> dict:

@@ -16,7 +16,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from handover.settings import OrgConfig
 from handover.times import parse_time
@@ -365,35 +367,61 @@ def option_label(f: Field, option_id: str, org: OrgConfig) -> str:
 class Rendering:
     """Front-end specifics injected into `display`: how to show a time and escape text."""
 
-    time: Callable[[object], str]
+    time: Callable[[datetime], str]
     escape: Callable[[str], str] = field(default=lambda s: s)
     unknown: str = "unknown"
     blank: str = "—"
 
 
-def display(f: Field, value: object, org: OrgConfig, how: Rendering) -> str:
+def _display_text(f: Field, value: Any, org: OrgConfig, how: Rendering) -> str:
+    return how.escape(str(value))
+
+
+def _display_choice(f: Field, value: Any, org: OrgConfig, how: Rendering) -> str:
+    return how.escape(option_label(f, str(value), org))
+
+
+def _display_multi(f: Field, value: Any, org: OrgConfig, how: Rendering) -> str:
+    return ", ".join(how.escape(option_label(f, str(v), org)) for v in value)
+
+
+def _display_datetime(f: Field, value: Any, org: OrgConfig, how: Rendering) -> str:
+    if value == "none":
+        return f.none_label.lower() or "none"
+    at = parse_time(value["at"])
+    return ("about " if value.get("approximate") else "") + how.time(at)
+
+
+def _display_tristate(f: Field, value: Any, org: OrgConfig, how: Rendering) -> str:
+    answer, detail = value["answer"], value.get("detail", "")
+    if answer == "yes" and detail:
+        return f"yes: {how.escape(detail)}"
+    return answer
+
+
+def _display_refs(f: Field, value: Any, org: OrgConfig, how: Rendering) -> str:
+    refs = value.get("refs", [])
+    return ", ".join(how.escape(r) for r in refs) if refs else "none"
+
+
+def _display_priority(f: Field, value: Any, org: OrgConfig, how: Rendering) -> str:
+    return str(value["value"])
+
+
+_DISPLAYS: dict[Kind, Callable[[Field, Any, OrgConfig, Rendering], str]] = {
+    Kind.TEXT: _display_text,
+    Kind.LONG_TEXT: _display_text,
+    Kind.CHOICE: _display_choice,
+    Kind.MULTI: _display_multi,
+    Kind.DATETIME: _display_datetime,
+    Kind.TRISTATE: _display_tristate,
+    Kind.REFS: _display_refs,
+    Kind.PRIORITY: _display_priority,
+}
+
+
+def display(f: Field, value: Any, org: OrgConfig, how: Rendering) -> str:
     """A field's value as words, for the card, the drill and the comms."""
     if value in (None, "", [], UNKNOWN, [UNKNOWN]):
         return how.unknown if value in (UNKNOWN, [UNKNOWN]) else how.blank
-    if f.kind in (Kind.TEXT, Kind.LONG_TEXT):
-        return how.escape(str(value))
-    if f.kind == Kind.CHOICE:
-        return how.escape(option_label(f, str(value), org))
-    if f.kind == Kind.MULTI:
-        return ", ".join(how.escape(option_label(f, str(v), org)) for v in value)  # type: ignore[union-attr]
-    if f.kind == Kind.DATETIME:
-        if value == "none":
-            return f.none_label.lower() or "none"
-        at = parse_time(value["at"])  # type: ignore[index]
-        return ("about " if value.get("approximate") else "") + how.time(at)  # type: ignore[union-attr]
-    if f.kind == Kind.TRISTATE:
-        answer, detail = value["answer"], value.get("detail", "")  # type: ignore[index]
-        if answer == "yes" and detail:
-            return f"yes: {how.escape(detail)}"
-        return answer
-    if f.kind == Kind.REFS:
-        refs = value.get("refs", [])  # type: ignore[union-attr]
-        return ", ".join(how.escape(r) for r in refs) if refs else "none"
-    if f.kind == Kind.PRIORITY:
-        return str(value["value"])  # type: ignore[index]
-    return how.escape(str(value))
+    return _DISPLAYS[f.kind](f, value, org, how)

@@ -17,6 +17,7 @@ records as a scenario's facts mean the same thing. It produces the raw input tha
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -101,6 +102,69 @@ def _with_detail(text: str) -> tuple[str, str]:
     return answer.strip(), detail.strip()
 
 
+# A kind's raw input from what was typed: the field, what was typed (a list in a file), that
+# as one stripped text, the organisation and now.
+_TypedParser = Callable[[Field, str | list[str], str, OrgConfig, datetime], Any]
+
+
+def _unless_blank(parser: _TypedParser) -> _TypedParser:
+    """`parser`, but blank text is no answer (None) rather than something to read."""
+
+    def parse(f: Field, typed: str | list[str], text: str, org: OrgConfig, now: datetime) -> Any:
+        return parser(f, typed, text, org, now) if text else None
+
+    return parse
+
+
+def _typed_text(f: Field, typed: str | list[str], text: str, org: OrgConfig, now: datetime) -> Any:
+    return text
+
+
+def _typed_choice(
+    f: Field, typed: str | list[str], text: str, org: OrgConfig, now: datetime
+) -> Any:
+    return _choice(f, text, org)
+
+
+def _typed_multi(f: Field, typed: str | list[str], text: str, org: OrgConfig, now: datetime) -> Any:
+    parts = typed if isinstance(typed, list) else text.split(",")
+    return [_choice(f, part, org) for part in parts if part.strip()]
+
+
+def _typed_datetime(
+    f: Field, typed: str | list[str], text: str, org: OrgConfig, now: datetime
+) -> Any:
+    return _datetime(f, text, now)
+
+
+def _typed_tristate(
+    f: Field, typed: str | list[str], text: str, org: OrgConfig, now: datetime
+) -> Any:
+    answer, detail = _with_detail(text)
+    return {"answer": _SHORT.get(answer.lower(), answer.lower()), "detail": detail}
+
+
+def _typed_priority(
+    f: Field, typed: str | list[str], text: str, org: OrgConfig, now: datetime
+) -> Any:
+    value, reason = _with_detail(text)
+    value = value.upper()
+    return {"value": f"P{value}" if value in ("1", "2", "3", "4") else value, "reason": reason}
+
+
+_TYPED_PARSERS: dict[Kind, _TypedParser] = {
+    # For text, what was typed is the raw input itself, blank included.
+    Kind.TEXT: _typed_text,
+    Kind.LONG_TEXT: _typed_text,
+    Kind.REFS: _typed_text,
+    Kind.CHOICE: _unless_blank(_typed_choice),
+    Kind.MULTI: _unless_blank(_typed_multi),
+    Kind.DATETIME: _unless_blank(_typed_datetime),
+    Kind.TRISTATE: _unless_blank(_typed_tristate),
+    Kind.PRIORITY: _unless_blank(_typed_priority),
+}
+
+
 def parse_typed(f: Field, typed: str | list[str], org: OrgConfig, now: datetime) -> Any:
     """The raw input (as `answers.parse` takes it) for what was typed; blank text is blank.
 
@@ -108,46 +172,54 @@ def parse_typed(f: Field, typed: str | list[str], org: OrgConfig, now: datetime)
     `answers.validate_field`, so messages are the ones Slack shows.
     """
     text = ", ".join(typed) if isinstance(typed, list) else typed.strip()
-    if f.kind in (Kind.TEXT, Kind.LONG_TEXT, Kind.REFS):
-        return text
-    if not text:
-        return None
-    if f.kind == Kind.CHOICE:
-        return _choice(f, text, org)
-    if f.kind == Kind.MULTI:
-        parts = typed if isinstance(typed, list) else text.split(",")
-        return [_choice(f, part, org) for part in parts if part.strip()]
-    if f.kind == Kind.DATETIME:
-        return _datetime(f, text, now)
-    if f.kind == Kind.TRISTATE:
-        answer, detail = _with_detail(text)
-        return {"answer": _SHORT.get(answer.lower(), answer.lower()), "detail": detail}
-    if f.kind == Kind.PRIORITY:
-        value, reason = _with_detail(text)
-        value = value.upper()
-        return {"value": f"P{value}" if value in ("1", "2", "3", "4") else value, "reason": reason}
-    raise ValueError(f"no typed form for {f.kind}")
+    return _TYPED_PARSERS[f.kind](f, typed, text, org, now)
+
+
+def _as_typed_text(f: Field, value: Any, org: OrgConfig) -> str:
+    return str(value)
+
+
+def _as_typed_choice(f: Field, value: Any, org: OrgConfig) -> str:
+    return option_label(f, value, org)
+
+
+def _as_typed_multi(f: Field, value: Any, org: OrgConfig) -> str:
+    return ", ".join(option_label(f, v, org) for v in value)
+
+
+def _as_typed_datetime(f: Field, value: Any, org: OrgConfig) -> str:
+    if not isinstance(value, dict):
+        return str(value)  # "unknown" or "none"
+    at = parse_time(value["at"]).astimezone()
+    return f"{at:%Y-%m-%d %H:%M}" + (" approx" if value.get("approximate") else "")
+
+
+def _as_typed_tristate(f: Field, value: Any, org: OrgConfig) -> str:
+    return value["answer"] + (f": {value['detail']}" if value.get("detail") else "")
+
+
+def _as_typed_refs(f: Field, value: Any, org: OrgConfig) -> str:
+    return value.get("raw", "")
+
+
+def _as_typed_priority(f: Field, value: Any, org: OrgConfig) -> str:
+    return value["value"] + (f": {value['reason']}" if value.get("reason") else "")
+
+
+_AS_TYPED: dict[Kind, Callable[[Field, Any, OrgConfig], str]] = {
+    Kind.TEXT: _as_typed_text,
+    Kind.LONG_TEXT: _as_typed_text,
+    Kind.CHOICE: _as_typed_choice,
+    Kind.MULTI: _as_typed_multi,
+    Kind.DATETIME: _as_typed_datetime,
+    Kind.TRISTATE: _as_typed_tristate,
+    Kind.REFS: _as_typed_refs,
+    Kind.PRIORITY: _as_typed_priority,
+}
 
 
 def as_typed(f: Field, value: Any, org: OrgConfig) -> str:
     """A stored value as the agent would type it: the default offered when asked again."""
     if value in (None, "", []):
         return ""
-    if f.kind in (Kind.TEXT, Kind.LONG_TEXT):
-        return str(value)
-    if f.kind == Kind.CHOICE:
-        return option_label(f, value, org)
-    if f.kind == Kind.MULTI:
-        return ", ".join(option_label(f, v, org) for v in value)
-    if f.kind == Kind.DATETIME:
-        if not isinstance(value, dict):
-            return str(value)  # "unknown" or "none"
-        at = parse_time(value["at"]).astimezone()
-        return f"{at:%Y-%m-%d %H:%M}" + (" approx" if value.get("approximate") else "")
-    if f.kind == Kind.TRISTATE:
-        return value["answer"] + (f": {value['detail']}" if value.get("detail") else "")
-    if f.kind == Kind.REFS:
-        return value.get("raw", "")
-    if f.kind == Kind.PRIORITY:
-        return value["value"] + (f": {value['reason']}" if value.get("reason") else "")
-    return str(value)
+    return _AS_TYPED[f.kind](f, value, org)

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from handover.models import Deadline, Incident
 from handover.settings import Settings
+from handover.store.db import changed
 from handover.vocabulary import UPDATE_DEADLINES, DeadlineKind, DeadlineStatus
 
 
@@ -55,7 +56,7 @@ def cancel(s: Session, incident_id: int, kinds: tuple[DeadlineKind, ...] | None 
     )
     if kinds:
         query = query.where(Deadline.kind.in_(kinds))
-    return s.execute(query.values(status=DeadlineStatus.CANCELLED)).rowcount
+    return changed(s, query.values(status=DeadlineStatus.CANCELLED))
 
 
 def plan_first_phase(s: Session, incident: Incident, settings: Settings, t0: datetime) -> None:
@@ -79,7 +80,10 @@ def plan_update_cycle(
     cadence interval after `base`."""
     cancel(s, incident.id, UPDATE_DEADLINES)
     interval = settings.update_interval_for(incident.priority)
-    due = due or base + interval
+    if due is None:
+        if base is None:
+            raise ValueError("plan_update_cycle needs `due` or `base`")
+        due = base + interval
     incident.next_update_due_at = due
     add_deadline(s, incident.id, DeadlineKind.UPDATE_REMINDER, due - reminder_lead(interval))
     add_deadline(s, incident.id, DeadlineKind.UPDATE_DUE, due)

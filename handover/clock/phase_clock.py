@@ -27,7 +27,7 @@ from handover.intents import PhaseReminder, UpdateReminder
 from handover.models import Deadline, Incident
 from handover.payload import Payload
 from handover.settings import Settings
-from handover.store.db import Database
+from handover.store.db import Database, changed
 from handover.times import to_iso, utcnow
 from handover.vocabulary import (
     ACTIVE,
@@ -79,13 +79,14 @@ class Clock:
             # Lock the incident before claiming: what a deadline says depends on the incident
             # (objectives met, next update planned), and a user's action on it takes the same
             # lock first, then its deadlines. One order for both, so they never deadlock.
-            incident = s.get(Incident, deadline.incident_id, with_for_update=True)
+            incident = s.get_one(Incident, deadline.incident_id, with_for_update=True)
             late = now - deadline.due_at > LATE_AFTER
-            claimed = s.execute(
+            claimed = changed(
+                s,
                 update(Deadline)
                 .where(Deadline.id == deadline_id, Deadline.status == DeadlineStatus.PENDING)
-                .values(status=DeadlineStatus.FIRED, fired_at=now, late=late)
-            ).rowcount
+                .values(status=DeadlineStatus.FIRED, fired_at=now, late=late),
+            )
             if claimed != 1:
                 return False
             if incident.status in ACTIVE:

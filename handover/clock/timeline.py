@@ -177,27 +177,28 @@ class Denied(Detail):
     owner: str | None
 
 
-DETAILS: dict[EventKind, type[Detail]] = {
-    cls.kind: cls
-    for cls in (
-        HandedOver,
-        Accepted,
-        Escalated,
-        TrgsEngaged,
-        InitialCommsSent,
-        UpdateSent,
-        UpdateOverdue,
-        ResolutionSent,
-        StateChanged,
-        NoticeEdited,
-        GapFilled,
-        HandedOn,
-        StoodDown,
-        Resolved,
-        Closed,
-        Denied,
-    )
-} | {EventKind.PHASE_MISSED: PhaseVerdict}
+_KINDS: tuple[type[Detail], ...] = (
+    HandedOver,
+    Accepted,
+    Escalated,
+    PhaseVerdict,
+    TrgsEngaged,
+    InitialCommsSent,
+    UpdateSent,
+    UpdateOverdue,
+    ResolutionSent,
+    StateChanged,
+    NoticeEdited,
+    GapFilled,
+    HandedOn,
+    StoodDown,
+    Resolved,
+    Closed,
+    Denied,
+)
+DETAILS: dict[EventKind, type[Detail]] = {cls.kind: cls for cls in _KINDS} | {
+    EventKind.PHASE_MISSED: PhaseVerdict  # one detail, two kinds: met or missed
+}
 
 
 def detail_of(kind: str, data: dict[str, Any]) -> Detail:

@@ -123,13 +123,13 @@ class Notices:
     def get(self, notice_id: int) -> tuple[Notice, Incident] | None:
         with self.db.session() as s:
             notice = s.get(Notice, notice_id)
-            return (notice, s.get(Incident, notice.incident_id)) if notice else None
+            return (notice, s.get_one(Incident, notice.incident_id)) if notice else None
 
     def render(self, notice_id: int, target: Rendering) -> tuple[Notice, Incident]:
         """Render the draft once (for `target` and in plain text) and keep the text."""
         with self.db.session() as s:
-            notice = s.get(Notice, notice_id)
-            incident = s.get(Incident, notice.incident_id)
+            notice = s.get_one(Notice, notice_id)
+            incident = s.get_one(Incident, notice.incident_id)
             if not notice.rendered:
                 self._render_into(notice, incident, target)
             return notice, incident
@@ -167,11 +167,11 @@ class Notices:
 
     def record_draft_ts(self, notice_id: int, ts: str) -> None:
         with self.db.session() as s:
-            s.get(Notice, notice_id).draft_ts = ts
+            s.get_one(Notice, notice_id).draft_ts = ts
 
     def record_sent_ts(self, notice_id: int, channel: str, ts: str) -> None:
         with self.db.session() as s:
-            notice = s.get(Notice, notice_id)
+            notice = s.get_one(Notice, notice_id)
             notice.channel, notice.sent_ts = channel, ts
 
     @answers_refusals
@@ -188,6 +188,8 @@ class Notices:
         """A manager asks for a fresh draft (an update with what they are doing, say)."""
         with self.db.session() as s:
             incident = s.get(Incident, incident_id, with_for_update=True)
+            if incident is None:
+                raise Refused(Refusal.NOT_FOUND)
             self._check(s, incident, user, f"draft_{kind}")
             now = self.now()
             if state and state != incident.stakeholder_state:
@@ -253,7 +255,7 @@ class Notices:
                 incident,
                 user,
                 "send_notice",
-                allow_closed=notice is not None and notice.kind == NoticeKind.RESOLUTION,
+                allow_closed=notice.kind == NoticeKind.RESOLUTION,
             )
             if notice.status == NoticeStatus.SUPERSEDED:
                 raise Refused(Refusal.SUPERSEDED, incident)
@@ -283,28 +285,26 @@ class Notices:
     # Helpers ------------------------------------------------------------------------------
 
     @staticmethod
-    def _locked(s: Session, notice_id: int) -> tuple[Notice | None, Incident | None]:
+    def _locked(s: Session, notice_id: int) -> tuple[Notice, Incident]:
         """The notice and its incident, the incident locked for the unit of work (the same
         order as every other change to an incident: two clicks on Send cannot both send)."""
         notice = s.get(Notice, notice_id)
         if notice is None:
-            return None, None
-        incident = s.get(Incident, notice.incident_id, with_for_update=True)
+            raise Refused(Refusal.NOT_FOUND)
+        incident = s.get_one(Incident, notice.incident_id, with_for_update=True)
         s.refresh(notice)  # as it is now that we hold the lock
         return notice, incident
 
     def _check(
         self,
         s: Session,
-        incident: Incident | None,
+        incident: Incident,
         user: str,
         action: str,
         allow_closed: bool = False,
     ) -> None:
         """The owner acts on notices; before anyone owns it, those allowed to accept may
         (the front end checks who may accept before calling)."""
-        if incident is None:
-            raise Refused(Refusal.NOT_FOUND)
         if incident.owner_id is not None and incident.owner_id != user:
             record_denial(s, incident, user, action, self.now())
             raise Refused(Refusal.NOT_OWNER, incident)
@@ -318,24 +318,30 @@ class Notices:
         self, s: Session, incident: Incident, notice: Notice, user: str, now: datetime
     ) -> None:
         """The clock's side: objectives met, the update deadline set from what was promised."""
-        sent = dict(
-            notice=notice.id,
-            channel=notice.channel,
-            after_s=int((now - incident.handed_over_at).total_seconds()),
-            next_update_at=to_iso(notice.next_update_at) if notice.next_update_at else None,
-        )
+        notice_id, channel = notice.id, notice.channel or ""
+        after_s = int((now - incident.handed_over_at).total_seconds())
+        next_at = to_iso(notice.next_update_at) if notice.next_update_at else None
         detail: NoticeSent
         if notice.kind == NoticeKind.RESOLUTION:
-            detail = ResolutionSent(**sent)
+            detail = ResolutionSent(notice=notice_id, channel=channel, after_s=after_s)
         elif incident.initial_comms_at is None:
             incident.initial_comms_at = now
-            late = incident.phase_ends_at and now > incident.phase_ends_at
-            late_by = int((now - incident.phase_ends_at).total_seconds()) if late else None
-            detail = InitialCommsSent(**sent, late_by_s=late_by)
+            ends = incident.phase_ends_at
+            late_by = int((now - ends).total_seconds()) if ends and now > ends else None
+            detail = InitialCommsSent(
+                notice=notice_id,
+                channel=channel,
+                after_s=after_s,
+                next_update_at=next_at,
+                late_by_s=late_by,
+            )
         else:
             was_due = incident.next_update_due_at
             detail = UpdateSent(
-                **sent,
+                notice=notice_id,
+                channel=channel,
+                after_s=after_s,
+                next_update_at=next_at,
                 was_due_at=to_iso(was_due) if was_due else None,
                 on_time=was_due is None or now <= was_due,
             )

@@ -44,7 +44,7 @@ KINDS = tuple(NoticeKind)
 BUILT_IN = Path(comms_templates.__file__).parent
 NOT_KNOWN = "not yet known"
 # Stakeholder states (docs/domain.md) in the words stakeholders read.
-STATES = {
+STATES: dict[str, str] = {
     StakeholderState.INVESTIGATING: "Investigating",
     StakeholderState.IDENTIFIED: "Cause identified",
     StakeholderState.MONITORING: "Fix applied, monitoring",
@@ -284,6 +284,7 @@ _SAMPLE_DETAILS = Details(
 
 def _where(exc: BaseException, kind: str) -> str:
     """`initial.j2 line 7`: the innermost template line in the (Jinja-rewritten) traceback."""
+    line: int | None
     if isinstance(exc, TemplateSyntaxError):
         name, line = exc.filename or exc.name or f"{kind}.j2", exc.lineno
     else:

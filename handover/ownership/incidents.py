@@ -41,7 +41,7 @@ from handover.payload import Payload
 from handover.reporting import exception_reports
 from handover.settings import Settings
 from handover.store import outbox
-from handover.store.db import Database
+from handover.store.db import Database, changed
 from handover.times import to_iso, utcnow
 from handover.vocabulary import (
     ACTIVE,
@@ -178,11 +178,12 @@ class Incidents:
                 raise Refused(Refusal.NOT_FOUND)
             if incident.status not in ACTIVE:
                 raise Refused(Refusal.NOT_ACTIVE, incident)
-            won = s.execute(
+            won = changed(
+                s,
                 update(Incident)
                 .where(Incident.id == incident_id, Incident.owner_id.is_(None))
-                .values(owner_id=user, accepted_at=now, status=IncidentStatus.ACCEPTED)
-            ).rowcount
+                .values(owner_id=user, accepted_at=now, status=IncidentStatus.ACCEPTED),
+            )
             s.refresh(incident)
             if won != 1:
                 # Their own double click, or Slack's retry, is not a second acceptance.

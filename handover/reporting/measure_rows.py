@@ -26,7 +26,7 @@ def _in(period: Period):
 
 def count_incidents(db: Database, period: Period) -> int:
     with db.session() as s:
-        return s.scalar(select(func.count()).select_from(Incident).where(*_in(period)))
+        return s.scalar(select(func.count()).select_from(Incident).where(*_in(period))) or 0
 
 
 def incident_rows(db: Database, period: Period) -> Iterator[IncidentRow]:

@@ -229,7 +229,9 @@ def _figures(name: str, group: _Group, target: timedelta, team: str = "") -> Fig
     gap_counts = Counter(field_id for m in measured for field_id in m.gaps)
     # Equal counts: the more important field first (weight, then the checklist's order).
     ranked = sorted(gap_counts, key=lambda f: (-gap_counts[f], -FIELDS[f].weight, _ORDER[f]))
-    widest = max((m for m in measured if m.longest_gap), key=lambda m: m.longest_gap, default=None)
+    widest = max(
+        (m for m in measured if m.longest_gap), key=lambda m: m.longest_gap or 0, default=None
+    )
     counted = [m for m in measured if m.first_comms_counted]
     in_target = [
         m

@@ -7,12 +7,14 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import cast
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import create_engine, event, text
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import CursorResult, Engine
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.sql import Executable
 
 from handover.outcomes import Answered
 
@@ -53,6 +55,11 @@ def alembic_config(url: str) -> Config:
     cfg.set_main_option("script_location", str(Path(migrations.__file__).parent))
     cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     return cfg
+
+
+def changed(s: Session, statement: Executable) -> int:
+    """How many rows an UPDATE changed (a claim won, deadlines cancelled)."""
+    return cast(CursorResult, s.execute(statement)).rowcount
 
 
 def migrate(url: str) -> None:

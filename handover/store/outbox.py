@@ -13,6 +13,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from handover.models import Outbox
+from handover.store.db import changed
 from handover.vocabulary import OutboxStatus, Target
 
 # Longer than one send can take (the Web API client times out after 10 s): a row still
@@ -68,12 +69,12 @@ def due(s: Session, now: datetime, limit: int = 50) -> list[Outbox]:
 
 def claim(s: Session, row: Outbox, now: datetime) -> bool:
     """Take the row for sending; False when another sender (replica) has it."""
-    result = s.execute(
+    claimed = (
         update(Outbox)
         .where(Outbox.id == row.id, Outbox.status == row.status, Outbox.attempts == row.attempts)
         .values(status=OutboxStatus.SENDING, lease_until=now + LEASE, attempts=row.attempts + 1)
     )
-    return result.rowcount == 1
+    return changed(s, claimed) == 1
 
 
 def sent(s: Session, row_id: int, ts: str | None, now: datetime) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -94,147 +95,167 @@ def _field_blocks(f: Field, value_json: str, choices: tuple[ChecklistOption, ...
     return json.dumps([block.to_dict() for block in models])
 
 
+def _main_input(f: Field, element: Any) -> InputBlock:
+    """A field's main input with its hint, optional unless the field is required."""
+    return InputBlock(
+        block_id=block_id(f.id),
+        label=f.label,
+        element=element,
+        hint=f.hint or None,
+        optional=not f.required,
+    )
+
+
+def _companion_text(f: Field, part: str, label: str, value: Any) -> InputBlock:
+    """The optional text beside a field's main input: a yes-answer's detail, a priority's
+    reason; `part` is both the block id's part and the key of the saved value."""
+    return InputBlock(
+        block_id=block_id(f.id, part),
+        label=label,
+        optional=True,
+        element=PlainTextInputElement(
+            action_id=ACTION,
+            max_length=DETAIL_LENGTH,
+            initial_value=_prefill((value or {}).get(part), DETAIL_LENGTH),
+        ),
+    )
+
+
+def _text_models(f: Field, value: Any, choices: tuple[ChecklistOption, ...]) -> list:
+    element = PlainTextInputElement(
+        action_id=ACTION,
+        multiline=f.kind == Kind.LONG_TEXT,
+        initial_value=_prefill(value, f.max_length),
+        max_length=f.max_length,
+        placeholder='Type "unknown" if not known' if f.allow_unknown else None,
+    )
+    return [_main_input(f, element)]
+
+
+def _choice_models(f: Field, value: Any, choices: tuple[ChecklistOption, ...]) -> list:
+    opts = [_option(o.id, o.label) for o in choices]
+    by_id = {o.value: o for o in opts}
+    element = StaticSelectElement(
+        action_id=ACTION,
+        options=opts,
+        placeholder="Choose",
+        initial_option=by_id.get(value) if value else None,
+    )
+    return [_main_input(f, element)]
+
+
+def _multi_models(f: Field, value: Any, choices: tuple[ChecklistOption, ...]) -> list:
+    opts = [_option(o.id, o.label) for o in choices]
+    by_id = {o.value: o for o in opts}
+    initial = [by_id[v] for v in (value or []) if v in by_id]
+    element = StaticMultiSelectElement(
+        action_id=ACTION,
+        options=opts,
+        placeholder="Choose one or more",
+        initial_options=initial or None,
+    )
+    return [_main_input(f, element)]
+
+
+def _datetime_models(f: Field, value: Any, choices: tuple[ChecklistOption, ...]) -> list:
+    at = value.get("at") if isinstance(value, dict) else None
+    picker = DateTimePickerElement(
+        action_id=ACTION,
+        initial_date_time=int(parse_time(at).timestamp()) if at else None,
+    )
+    flag_opts = _datetime_flag_options(f)
+    chosen = []
+    if isinstance(value, dict) and value.get("approximate"):
+        chosen.append("approximate")
+    elif value in (UNKNOWN, "none"):
+        chosen.append(value)
+    initial = [o for o in flag_opts if o.value in chosen]
+    return [
+        InputBlock(
+            block_id=block_id(f.id),
+            label=f.label,
+            element=picker,
+            optional=True,
+            hint=f.hint or None,
+        ),
+        InputBlock(
+            block_id=block_id(f.id, "flags"),
+            label=" ",
+            optional=True,
+            element=CheckboxesElement(
+                action_id=ACTION, options=flag_opts, initial_options=initial or None
+            ),
+        ),
+    ]
+
+
+def _tristate_models(f: Field, value: Any, choices: tuple[ChecklistOption, ...]) -> list:
+    opts = [_option(i, label) for i, label in TRISTATE]
+    answer = value.get("answer") if isinstance(value, dict) else None
+    return [
+        InputBlock(
+            block_id=block_id(f.id),
+            label=f.label,
+            optional=not f.required,
+            element=RadioButtonsElement(
+                action_id=ACTION,
+                options=opts,
+                initial_option=next((o for o in opts if o.value == answer), None),
+            ),
+        ),
+        _companion_text(f, "detail", f"If yes: {f.detail_label}", value),
+    ]
+
+
+def _refs_models(f: Field, value: Any, choices: tuple[ChecklistOption, ...]) -> list:
+    raw = value.get("raw") if isinstance(value, dict) else None
+    return [
+        InputBlock(
+            block_id=block_id(f.id),
+            label=f.label,
+            optional=True,
+            hint=f.hint or None,
+            element=PlainTextInputElement(
+                action_id=ACTION,
+                initial_value=_prefill(raw, REFS_LENGTH),
+                max_length=REFS_LENGTH,
+            ),
+        )
+    ]
+
+
+def _priority_models(f: Field, value: Any, choices: tuple[ChecklistOption, ...]) -> list:
+    opts = [_option(o.id, o.label) for o in f.options]
+    chosen = value["value"] if isinstance(value, dict) else None
+    return [
+        InputBlock(
+            block_id=block_id(f.id),
+            label=f.label,
+            element=StaticSelectElement(
+                action_id=ACTION,
+                options=opts,
+                initial_option=next((o for o in opts if o.value == chosen), None),
+            ),
+        ),
+        _companion_text(f, "reason", "Reason, if you change it", value),
+    ]
+
+
+_MODELS: dict[Kind, Callable[[Field, Any, tuple[ChecklistOption, ...]], list]] = {
+    Kind.TEXT: _text_models,
+    Kind.LONG_TEXT: _text_models,
+    Kind.CHOICE: _choice_models,
+    Kind.MULTI: _multi_models,
+    Kind.DATETIME: _datetime_models,
+    Kind.TRISTATE: _tristate_models,
+    Kind.REFS: _refs_models,
+    Kind.PRIORITY: _priority_models,
+}
+
+
 def _field_models(f: Field, value: Any, choices: tuple[ChecklistOption, ...]) -> list:
-    optional = not f.required
-    if f.kind in (Kind.TEXT, Kind.LONG_TEXT):
-        element = PlainTextInputElement(
-            action_id=ACTION,
-            multiline=f.kind == Kind.LONG_TEXT,
-            initial_value=_prefill(value, f.max_length),
-            max_length=f.max_length,
-            placeholder='Type "unknown" if not known' if f.allow_unknown else None,
-        )
-        return [
-            InputBlock(
-                block_id=block_id(f.id),
-                label=f.label,
-                element=element,
-                hint=f.hint or None,
-                optional=optional,
-            )
-        ]
-    if f.kind in (Kind.CHOICE, Kind.MULTI):
-        opts = [_option(o.id, o.label) for o in choices]
-        by_id = {o.value: o for o in opts}
-        if f.kind == Kind.CHOICE:
-            element = StaticSelectElement(
-                action_id=ACTION,
-                options=opts,
-                placeholder="Choose",
-                initial_option=by_id.get(value) if value else None,
-            )
-        else:
-            initial = [by_id[v] for v in (value or []) if v in by_id]
-            element = StaticMultiSelectElement(
-                action_id=ACTION,
-                options=opts,
-                placeholder="Choose one or more",
-                initial_options=initial or None,
-            )
-        return [
-            InputBlock(
-                block_id=block_id(f.id),
-                label=f.label,
-                element=element,
-                hint=f.hint or None,
-                optional=optional,
-            )
-        ]
-    if f.kind == Kind.DATETIME:
-        at = value.get("at") if isinstance(value, dict) else None
-        picker = DateTimePickerElement(
-            action_id=ACTION,
-            initial_date_time=int(parse_time(at).timestamp()) if at else None,
-        )
-        flag_opts = _datetime_flag_options(f)
-        chosen = []
-        if isinstance(value, dict) and value.get("approximate"):
-            chosen.append("approximate")
-        elif value in (UNKNOWN, "none"):
-            chosen.append(value)
-        initial = [o for o in flag_opts if o.value in chosen]
-        return [
-            InputBlock(
-                block_id=block_id(f.id),
-                label=f.label,
-                element=picker,
-                optional=True,
-                hint=f.hint or None,
-            ),
-            InputBlock(
-                block_id=block_id(f.id, "flags"),
-                label=" ",
-                optional=True,
-                element=CheckboxesElement(
-                    action_id=ACTION, options=flag_opts, initial_options=initial or None
-                ),
-            ),
-        ]
-    if f.kind == Kind.TRISTATE:
-        opts = [_option(i, label) for i, label in TRISTATE]
-        answer = value.get("answer") if isinstance(value, dict) else None
-        return [
-            InputBlock(
-                block_id=block_id(f.id),
-                label=f.label,
-                optional=optional,
-                element=RadioButtonsElement(
-                    action_id=ACTION,
-                    options=opts,
-                    initial_option=next((o for o in opts if o.value == answer), None),
-                ),
-            ),
-            InputBlock(
-                block_id=block_id(f.id, "detail"),
-                label=f"If yes: {f.detail_label}",
-                optional=True,
-                element=PlainTextInputElement(
-                    action_id=ACTION,
-                    max_length=DETAIL_LENGTH,
-                    initial_value=_prefill((value or {}).get("detail"), DETAIL_LENGTH),
-                ),
-            ),
-        ]
-    if f.kind == Kind.REFS:
-        raw = value.get("raw") if isinstance(value, dict) else None
-        return [
-            InputBlock(
-                block_id=block_id(f.id),
-                label=f.label,
-                optional=True,
-                hint=f.hint or None,
-                element=PlainTextInputElement(
-                    action_id=ACTION,
-                    initial_value=_prefill(raw, REFS_LENGTH),
-                    max_length=REFS_LENGTH,
-                ),
-            )
-        ]
-    if f.kind == Kind.PRIORITY:
-        opts = [_option(o.id, o.label) for o in f.options]
-        chosen = value["value"] if isinstance(value, dict) else None
-        return [
-            InputBlock(
-                block_id=block_id(f.id),
-                label=f.label,
-                element=StaticSelectElement(
-                    action_id=ACTION,
-                    options=opts,
-                    initial_option=next((o for o in opts if o.value == chosen), None),
-                ),
-            ),
-            InputBlock(
-                block_id=block_id(f.id, "reason"),
-                label="Reason, if you change it",
-                optional=True,
-                element=PlainTextInputElement(
-                    action_id=ACTION,
-                    max_length=DETAIL_LENGTH,
-                    initial_value=_prefill((value or {}).get("reason"), DETAIL_LENGTH),
-                ),
-            ),
-        ]
-    raise ValueError(f"no Block Kit for {f.kind}")
+    """The slack_sdk blocks for one field (uncached: see field_blocks)."""
+    return _MODELS[f.kind](f, value, choices)
 
 
 def _review_summary(review: Review) -> list:
@@ -312,41 +333,67 @@ def draft_view(draft: Draft, org: OrgConfig) -> dict:
     return step_view(step(draft.step), draft.id, draft.answers, org, review=review)
 
 
+def _element(state_values: dict[str, Any], bid: str) -> dict:
+    return (state_values.get(bid) or {}).get(ACTION) or {}
+
+
+def _selected(el: dict) -> list[str]:
+    return [o.get("value") for o in el.get("selected_options") or []]
+
+
+def _selected_one(el: dict) -> Any:
+    return (el.get("selected_option") or {}).get("value")
+
+
+def _read_text(f: Field, state_values: dict[str, Any]) -> Any:
+    return _element(state_values, block_id(f.id)).get("value") or ""
+
+
+def _read_choice(f: Field, state_values: dict[str, Any]) -> Any:
+    return _selected_one(_element(state_values, block_id(f.id)))
+
+
+def _read_multi(f: Field, state_values: dict[str, Any]) -> Any:
+    return _selected(_element(state_values, block_id(f.id)))
+
+
+def _read_datetime(f: Field, state_values: dict[str, Any]) -> Any:
+    stamp = _element(state_values, block_id(f.id)).get("selected_date_time")
+    return {
+        "at": datetime.fromtimestamp(int(stamp), UTC) if stamp else None,
+        "flags": _selected(_element(state_values, block_id(f.id, "flags"))),
+    }
+
+
+def _read_tristate(f: Field, state_values: dict[str, Any]) -> Any:
+    return {
+        "answer": _selected_one(_element(state_values, block_id(f.id))),
+        "detail": _element(state_values, block_id(f.id, "detail")).get("value") or "",
+    }
+
+
+def _read_priority(f: Field, state_values: dict[str, Any]) -> Any:
+    return {
+        "value": _selected_one(_element(state_values, block_id(f.id))),
+        "reason": _element(state_values, block_id(f.id, "reason")).get("value") or "",
+    }
+
+
+_READERS: dict[Kind, Callable[[Field, dict[str, Any]], Any]] = {
+    Kind.TEXT: _read_text,
+    Kind.LONG_TEXT: _read_text,
+    Kind.REFS: _read_text,
+    Kind.CHOICE: _read_choice,
+    Kind.MULTI: _read_multi,
+    Kind.DATETIME: _read_datetime,
+    Kind.TRISTATE: _read_tristate,
+    Kind.PRIORITY: _read_priority,
+}
+
+
 def read_state(the_step: Step, state_values: dict[str, Any]) -> dict[str, Any]:
     """The raw answers of one step from a view's `state.values` (see answers.parse)."""
-
-    def element(bid: str) -> dict:
-        return (state_values.get(bid) or {}).get(ACTION) or {}
-
-    def selected(el: dict) -> list[str]:
-        return [o.get("value") for o in el.get("selected_options") or []]
-
-    raw: dict[str, Any] = {}
-    for f in the_step.fields:
-        el = element(block_id(f.id))
-        if f.kind in (Kind.TEXT, Kind.LONG_TEXT, Kind.REFS):
-            raw[f.id] = el.get("value") or ""
-        elif f.kind == Kind.CHOICE:
-            raw[f.id] = (el.get("selected_option") or {}).get("value")
-        elif f.kind == Kind.MULTI:
-            raw[f.id] = selected(el)
-        elif f.kind == Kind.DATETIME:
-            stamp = el.get("selected_date_time")
-            raw[f.id] = {
-                "at": datetime.fromtimestamp(int(stamp), UTC) if stamp else None,
-                "flags": selected(element(block_id(f.id, "flags"))),
-            }
-        elif f.kind == Kind.TRISTATE:
-            raw[f.id] = {
-                "answer": (el.get("selected_option") or {}).get("value"),
-                "detail": element(block_id(f.id, "detail")).get("value") or "",
-            }
-        elif f.kind == Kind.PRIORITY:
-            raw[f.id] = {
-                "value": (el.get("selected_option") or {}).get("value"),
-                "reason": element(block_id(f.id, "reason")).get("value") or "",
-            }
-    return raw
+    return {f.id: _READERS[f.kind](f, state_values) for f in the_step.fields}
 
 
 def error_blocks(errors: dict[str, str]) -> dict[str, str]:
