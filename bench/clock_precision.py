@@ -21,20 +21,20 @@ from sqlalchemy import func, insert, select
 
 from bench.seed import seed_incidents
 from handover.clock.alarm import Alarm
-from handover.clock.phase_clock import (
-    ESCALATION,
-    PHASE_REMINDER,
-    UPDATE_DUE,
-    UPDATE_REMINDER,
-    Clock,
-)
+from handover.clock.phase_clock import Clock
 from handover.models import Deadline
 from handover.settings import load_settings
 from handover.store.db import Database, migrate
 from handover.times import utcnow
+from handover.vocabulary import DeadlineKind
 
 # Kinds whose firing never cancels another deadline, so that every one of them fires.
-KINDS = (ESCALATION, PHASE_REMINDER, UPDATE_REMINDER, UPDATE_DUE)
+KINDS = (
+    DeadlineKind.ESCALATION,
+    DeadlineKind.PHASE_REMINDER,
+    DeadlineKind.UPDATE_REMINDER,
+    DeadlineKind.UPDATE_DUE,
+)
 
 
 def main() -> None:

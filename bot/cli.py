@@ -7,6 +7,7 @@ import sys
 import click
 
 from bot.terminal.drill import drill
+from bot.terminal.outbox import outbox
 from bot.terminal.report import report
 from handover.settings import ConfigError, Settings, load_settings
 
@@ -71,12 +72,28 @@ def migrate() -> None:
 
 @main.command()
 def check() -> None:
-    """Validate the configuration (and templates); exit non-zero with one line per problem."""
-    settings = _settings(require_slack=True)
+    """Validate the configuration (and templates) and, when SLACK_BOT_TOKEN is set, ask Slack
+    whether it accepts the token and Baton can use every configured channel; exit non-zero
+    with one line per problem."""
+    try:
+        settings, slack = load_settings(require_slack=True), True
+    except ConfigError as exc:
+        # Without a token (on a laptop, say) the rest is still checked; only Slack is not.
+        rest = [p for p in exc.problems if not p.startswith("SLACK_BOT_TOKEN is not set")]
+        if rest:
+            _fail(rest)
+        settings, slack = _settings(require_slack=False), False
     org = settings.org
     from handover.comms.templates import check_templates
 
-    if problems := check_templates(org.templates_dir):
+    problems = check_templates(org.templates_dir)
+    findings = None
+    if slack:
+        from bot.slack import preflight
+
+        findings = preflight.check(preflight.client_for(settings), settings)
+        problems += findings.problems
+    if problems:
         _fail(problems)
     click.echo("Configuration is valid:")
     click.echo(
@@ -89,6 +106,10 @@ def check() -> None:
         f"sites: {len(org.sites)}"
     )
     click.echo(f"  comms templates: {org.templates_dir or 'built-in'}, all render")
+    if findings is None:
+        click.echo("  Slack: not checked (SLACK_BOT_TOKEN is not set)")
+    for fine in findings.fine if findings else []:
+        click.echo(f"  Slack: {fine}")
 
 
 @main.command()
@@ -121,6 +142,7 @@ def _safe_url(url: str) -> str:
 
 
 main.add_command(drill)
+main.add_command(outbox)
 main.add_command(report)
 
 if __name__ == "__main__":

@@ -70,6 +70,20 @@ class Metrics:
         self.slack_retries = Counter(
             "baton_slack_retries", "Outbox messages rescheduled after Slack failed", registry=r
         )
+        self.undelivered = Counter(
+            "baton_messages_undelivered",
+            "Outbox messages given up (refused by Slack, or failing too long), by kind",
+            ["what"],
+            registry=r,
+        )
+        # Set by the Slack preflight of `serve` (bot/slack/preflight.py) at start and at each
+        # check again: 1 while Baton can use the configured channel, 0 while it cannot.
+        self.channel_ok = Gauge(
+            "baton_channel_ok",
+            "Whether Baton can use a configured channel (exists, not archived, Baton in it)",
+            ["channel", "setting"],
+            registry=r,
+        )
         if db is not None:
             r.register(DatabaseCollector(db))
 

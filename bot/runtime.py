@@ -14,10 +14,17 @@ from slack_bolt.error import BoltError
 from slack_sdk.errors import SlackApiError
 
 from bot.metrics import Metrics
+from bot.slack import preflight
 from bot.slack.app import Services, build_app, make_client
 from bot.slack.delivery import Deliverer
 from bot.slack.transport.replays import ReplayGuard
-from bot.slack.transport.server import health_app, make_http_server, stop_on_sigterm, wsgi_app
+from bot.slack.transport.server import (
+    health_app,
+    make_http_server,
+    stop_on_sigterm,
+    with_preflight,
+    wsgi_app,
+)
 from bot.slack.transport.socket_mode import BatonSocketModeHandler
 from handover.clock.alarm import Alarm
 from handover.clock.phase_clock import Clock
@@ -80,12 +87,25 @@ def build_runtime(settings: Settings) -> Runtime:
 
 def serve(settings: Settings) -> None:
     migrate(settings.database_url)
+    # The Slack preflight: a refused token stops here, in one line; a channel Baton cannot use
+    # is a warning, and /healthz says "degraded" until it is fixed, live (checked again every
+    # BATON_PREFLIGHT_INTERVAL in a thread of its own: serving never waits for it).
+    slack = preflight.client_for(settings)
+    findings = preflight.check(slack, settings)
+    if findings.token_refused:
+        log.critical("%s", findings.problems[0])
+        sys.exit(2)
     try:
         runtime = build_runtime(settings)
     except (BoltError, SlackApiError) as exc:
         # Typically a revoked or mistyped token: auth.test refused it.
         log.critical("Slack refused SLACK_BOT_TOKEN (%s)", _reason(exc))
         sys.exit(2)
+    monitor = preflight.Monitor(
+        lambda: preflight.check(slack, settings), runtime.metrics, settings.preflight_interval
+    )
+    monitor.publish(findings)
+    monitor.start()
     runtime.start()
     # What start-up built (modules, SQLAlchemy's mappers, bolt, cached blocks) lives as long
     # as the process: out of the collector's sight, a full collection takes under a
@@ -105,12 +125,13 @@ def serve(settings: Settings) -> None:
         else:
             application = runtime.wsgi()
             serving = "HTTP on port {port} (POST /slack/events, GET /healthz, GET /metrics)"
-        server = make_http_server(application, settings.port)
+        server = make_http_server(with_preflight(application, monitor.reasons), settings.port)
         stop_on_sigterm(server)
         with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C, or SIGTERM before run()
             log.info("Baton is serving %s", serving.format(port=server.effective_port))
             server.run()
     finally:
+        monitor.stop()
         if socket is not None:
             socket.close()
         runtime.stop()  # listeners' work after their ack, the clock, the outbox sender

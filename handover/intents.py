@@ -57,6 +57,33 @@ class ExceptionReportMessage(Payload):
     report: dict[str, Any]  # handover/reporting/exception_reports.py: exception_report
 
 
+@dataclass(frozen=True, kw_only=True)
+class CardUndeliveredDm(DirectMessage):
+    """To the agent: the managers have NOT received the handover, and what to do now."""
+
+    channel: str  # where the card should have gone
+    error: str
+    escalated_to: str  # who else was told ("" when nobody is configured)
+
+
+@dataclass(frozen=True, kw_only=True)
+class CardUndeliveredAlert(DirectMessage):
+    """To `escalate_to`: the handover's essentials, so they can act without the card."""
+
+    channel: str
+    error: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class NoticeUndeliveredLine(Payload):
+    """In the card's thread, to whoever pressed Send: the notice did not go out."""
+
+    user: str
+    notice_kind: str
+    channel: str
+    error: str
+
+
 INTENTS: dict[OutboxKind, type[Payload]] = {
     OutboxKind.ESCALATION: Escalated,
     OutboxKind.PHASE_REMINDER: PhaseReminder,
@@ -68,6 +95,9 @@ INTENTS: dict[OutboxKind, type[Payload]] = {
     OutboxKind.STOOD_DOWN_DM: StoodDownDm,
     OutboxKind.HANDED_ON_DM: HandedOnDm,
     OutboxKind.EXCEPTION_REPORT: ExceptionReportMessage,
+    OutboxKind.CARD_UNDELIVERED_DM: CardUndeliveredDm,
+    OutboxKind.CARD_UNDELIVERED_ALERT: CardUndeliveredAlert,
+    OutboxKind.NOTICE_UNDELIVERED_LINE: NoticeUndeliveredLine,
 }
 
 

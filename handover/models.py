@@ -96,6 +96,9 @@ class Incident(Base):
     handed_over_at: Mapped[datetime] = mapped_column(default=utcnow)
     mim_channel: Mapped[str] = mapped_column(String(32))
     card_ts: Mapped[str | None] = mapped_column(String(32), default=None)
+    # Set when the card reached the managers only after Slack had refused it: how long after
+    # the handover (the card says so on itself).
+    card_late_by_s: Mapped[int | None] = mapped_column(Integer, default=None)
     is_drill: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # Ownership and the phase clock.
     owner_id: Mapped[str | None] = mapped_column(String(32), default=None)
@@ -157,6 +160,8 @@ class Outbox(Base):
     error: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(default=None)
+    # Since when every attempt has failed (retryably): past a limit, the row gives up.
+    failing_since: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class Event(Base):
@@ -204,6 +209,8 @@ class Notice(Base):
     sent_by: Mapped[str | None] = mapped_column(String(32), default=None)
     channel: Mapped[str | None] = mapped_column(String(32), default=None)
     sent_ts: Mapped[str | None] = mapped_column(String(32), default=None)
+    # Why the last attempt to publish it failed (a Slack error code), until it is sent.
+    publish_error: Mapped[str] = mapped_column(Text, default="", server_default="")
     edits: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
 
 

@@ -13,9 +13,11 @@ class Payload:
     json_names: ClassVar[dict[str, str]] = {}
 
     def to_json(self) -> dict[str, Any]:
+        """An optional field left at None is left out, as the untyped dicts did."""
         return {
             self.json_names.get(f.name, f.name): getattr(self, f.name)
             for f in dataclasses.fields(self)
+            if not (f.default is None and getattr(self, f.name) is None)
         }
 
     @classmethod

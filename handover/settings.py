@@ -72,6 +72,7 @@ class _Env(BaseSettings):
     baton_config: str = ""
     baton_log_format: str = "text"
     baton_log_level: str = "INFO"
+    baton_preflight_interval: str = "5m"
 
 
 LOG_FORMATS = ("text", "json")
@@ -99,6 +100,10 @@ class OrgConfig:
     service_desk_lead: str = ""
     # Agents (reporters) by team, for `baton report`: team name → Slack user IDs.
     teams: dict[str, list[str]] = field(default_factory=dict)
+    # How long a message may keep failing with errors worth retrying before Baton gives up and
+    # says so: the card (the managers must get it within minutes), and everything else.
+    card_retry_for: timedelta = timedelta(minutes=2)
+    retry_for: timedelta = timedelta(minutes=10)
 
 
 @dataclass(frozen=True)
@@ -118,6 +123,8 @@ class Settings:
     org: OrgConfig
     log_format: str = "text"
     log_level: str = "INFO"
+    # How often `serve` asks Slack again whether the token and the channels are fine.
+    preflight_interval: timedelta = timedelta(minutes=5)
 
     @property
     def socket_mode(self) -> bool:
@@ -144,6 +151,24 @@ def _string_list(data: dict, key: str, default: list[str], where: str, problems:
         problems.append(f"{where}: '{key}' must not be empty")
         return default
     return [v.strip() for v in dict.fromkeys(value)]
+
+
+# A catalogue entry is a choice in Slack's menus, whose option text holds at most 75 characters:
+# a longer one could not be shown (Slack refuses the whole form). A catalogue of more than 100
+# entries is fine: the menu becomes a type-ahead search.
+CATALOGUE_ENTRY_LIMIT = 75
+
+
+def _catalogue(data: dict, key: str, default: list[str], where: str, problems: list[str]):
+    """A catalogue (services, resolver groups, sites): a list of names that can be shown."""
+    names = _string_list(data, key, default, where, problems)
+    for name in names:
+        if len(name) > CATALOGUE_ENTRY_LIMIT:
+            problems.append(
+                f"{where}: '{key}' entry '{name}' is {len(name)} characters long; Slack shows "
+                f"at most {CATALOGUE_ENTRY_LIMIT} in a menu, so shorten it"
+            )
+    return names
 
 
 def load_org_config(path: Path, problems: list[str]) -> OrgConfig:
@@ -175,6 +200,8 @@ def load_org_config(path: Path, problems: list[str]) -> OrgConfig:
         "restricted_channel",
         "service_desk_lead",
         "teams",
+        "card_retry_for",
+        "retry_for",
     }
     for key in sorted(set(data) - known):
         problems.append(f"{where}: unknown setting '{key}' (known: {', '.join(sorted(known))})")
@@ -225,11 +252,11 @@ def load_org_config(path: Path, problems: list[str]) -> OrgConfig:
     teams = _teams(data.get("teams", {}), where, problems)
 
     return OrgConfig(
-        services=_string_list(data, "services", DEFAULT_SERVICES, where, problems),
-        resolver_groups=_string_list(
+        services=_catalogue(data, "services", DEFAULT_SERVICES, where, problems),
+        resolver_groups=_catalogue(
             data, "resolver_groups", DEFAULT_RESOLVER_GROUPS, where, problems
         ),
-        sites=_string_list(data, "sites", DEFAULT_SITES, where, problems),
+        sites=_catalogue(data, "sites", DEFAULT_SITES, where, problems),
         ticket_pattern=pattern,
         update_intervals=intervals,
         accept_users=accept_users,
@@ -242,6 +269,10 @@ def load_org_config(path: Path, problems: list[str]) -> OrgConfig:
         restricted_channel=restricted,
         service_desk_lead=lead,
         teams=teams,
+        card_retry_for=_duration(
+            f"{where}: card_retry_for", str(data.get("card_retry_for", "2m")), problems
+        ),
+        retry_for=_duration(f"{where}: retry_for", str(data.get("retry_for", "10m")), problems),
     )
 
 
@@ -340,6 +371,7 @@ def load_settings(*, require_slack: bool = False, env_file: str | None = ".env")
 
     initial = _duration("BATON_INITIAL_PHASE", env.baton_initial_phase, problems)
     interval = _duration("BATON_UPDATE_INTERVAL", env.baton_update_interval, problems)
+    preflight = _duration("BATON_PREFLIGHT_INTERVAL", env.baton_preflight_interval, problems)
 
     config_path = Path(env.baton_config).expanduser() if env.baton_config else None
     org = load_org_config(config_path, problems) if config_path else OrgConfig()
@@ -362,4 +394,5 @@ def load_settings(*, require_slack: bool = False, env_file: str | None = ".env")
         org=org,
         log_format=log_format,
         log_level=log_level,
+        preflight_interval=preflight,
     )

@@ -67,6 +67,10 @@ class EventKind(StrEnum):
     RESOLVED = "resolved"
     CLOSED = "closed"
     DENIED = "denied"  # a refused attempt: who tried what
+    CARD_UNDELIVERED = "card_undelivered"  # Slack refused the card: the managers do not have it
+    CARD_LATE = "card_late"  # the card reached the managers after all, late
+    NOTICE_UNDELIVERED = "notice_undelivered"  # a notice could not be published
+    MESSAGE_UNDELIVERED = "message_undelivered"  # a thread line or DM that gave up
 
 
 class OutboxKind(StrEnum):
@@ -88,6 +92,9 @@ class OutboxKind(StrEnum):
     STOOD_DOWN_DM = "stood_down_dm"
     HANDED_ON_DM = "handed_on_dm"
     EXCEPTION_REPORT = "exception_report"
+    CARD_UNDELIVERED_DM = "card_undelivered_dm"  # to the agent: the managers do not have it
+    CARD_UNDELIVERED_ALERT = "card_undelivered_alert"  # to escalate_to, with the essentials
+    NOTICE_UNDELIVERED_LINE = "notice_undelivered_line"  # to the owner, in the thread
 
 
 class Target(StrEnum):
@@ -104,7 +111,8 @@ class OutboxStatus(StrEnum):
     PENDING = "pending"
     SENDING = "sending"  # claimed, with a lease
     SENT = "sent"
-    FAILED = "failed"
+    FAILED = "failed"  # given up: `baton outbox retry` re-queues it
+    HELD = "held"  # waits for its card, which Slack refused (released with the card's retry)
 
 
 class NoticeKind(StrEnum):
@@ -116,6 +124,7 @@ class NoticeKind(StrEnum):
 
 class NoticeStatus(StrEnum):
     DRAFT = "draft"
+    PUBLISHING = "publishing"  # Send was pressed; counted as sent once Slack has it
     SENT = "sent"
     SUPERSEDED = "superseded"  # a newer draft of the same kind replaced it
 

@@ -36,6 +36,10 @@ MIM2 = "U0MIM00002"
 
 @pytest.fixture
 def fake_slack() -> Iterator[FakeSlack]:
+    """Slack, as strict as Slack. Its workspace has the channels the tests configure (the
+    managers' MIM_CHANNEL, the stakeholders' STAKEHOLDER_CHANNEL, the restricted and the
+    service desk's: tests/fake_slack.py, WORKSPACE), Baton a member of each; a test changes
+    that with `add_channel`, `remove_bot`, `archive`."""
     fake = FakeSlack().start()
     yield fake
     fake.stop()

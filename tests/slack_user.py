@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import itertools
 import json
+import secrets
 import time
 import urllib.error
 import urllib.request
@@ -18,6 +19,14 @@ from urllib.parse import urlencode
 from tests.slack_limits import answer_problems
 
 _triggers = itertools.count(1)
+
+
+def new_trigger_id(issued: float | None = None) -> str:
+    """A trigger_id as Slack issues one with an interaction (`12345.98765.abcd2358fdea`),
+    its middle part the time of issue in milliseconds: the fake Slack exchanges it for one
+    view within 3 seconds of that time, as Slack does."""
+    at = time.time() if issued is None else issued
+    return f"{next(_triggers)}.{int(at * 1000)}.{secrets.token_hex(6)}"
 
 
 @dataclass
@@ -45,6 +54,7 @@ class SlackUser:
     Subclasses carry the payloads, over HTTP (SlackSender) or Socket Mode (SocketSender)."""
 
     response_url = ""
+    last_trigger = ""  # the trigger_id of the latest command or click
 
     def send_command(self, fields: dict[str, str], **kw) -> Reply:
         raise NotImplementedError
@@ -56,6 +66,7 @@ class SlackUser:
         return self.send_command(self.command_fields(user, text, channel), **kw)
 
     def command_fields(self, user: str, text: str = "", channel: str = "C0AGENTS01") -> dict:
+        self.last_trigger = new_trigger_id()
         return {
             "token": "legacy-unused",
             "team_id": "T0000TEAM1",
@@ -68,7 +79,7 @@ class SlackUser:
             "text": text,
             "api_app_id": "A0000BATON",
             "response_url": self.response_url,
-            "trigger_id": f"{next(_triggers)}.1234.abcdef",
+            "trigger_id": self.last_trigger,
         }
 
     def submit_view(self, user: str, view: dict, state: dict, **kw) -> Reply:
@@ -82,12 +93,13 @@ class SlackUser:
 
     def click_payload(self, user: str, message: dict, action_id: str, channel: str) -> dict:
         button = _find_element(message["blocks"], action_id)
+        self.last_trigger = new_trigger_id()
         return {
             "type": "block_actions",
             "team": {"id": "T0000TEAM1"},
             "user": {"id": user},
             "api_app_id": "A0000BATON",
-            "trigger_id": f"{next(_triggers)}.1234.abcdef",
+            "trigger_id": self.last_trigger,
             "channel": {"id": channel},
             "container": {"type": "message", "message_ts": message.get("ts")},
             "message": message,
@@ -114,7 +126,7 @@ def view_payload(user: str, view: dict, state: dict, kind: str = "view_submissio
         "view": {**view, "state": {"values": state}},
     }
     if kind == "view_submission":
-        payload["trigger_id"] = f"{next(_triggers)}.1234.abcdef"
+        payload["trigger_id"] = new_trigger_id()
     else:
         payload["is_cleared"] = False
     return payload

@@ -77,10 +77,11 @@ def test_every_configuration_problem_gets_its_own_line(tmp_path):
     assert "xoxp-user-token" not in result.stderr  # secrets never echoed
 
 
-def test_log_format_and_level_are_checked(tmp_path):
+def test_log_format_and_level_are_checked(tmp_path, fake_slack):
     env = {
         "SLACK_BOT_TOKEN": "xoxb-1",
         "SLACK_SIGNING_SECRET": "s",
+        "SLACK_API_URL": fake_slack.url,  # with a token, `check` asks Slack too
         "BATON_MIM_CHANNEL": "C0MIMS0001",
         "BATON_STAKEHOLDER_CHANNEL": "C0STAKE001",
     }
@@ -135,7 +136,7 @@ def test_unreadable_config_file_is_reported(tmp_path):
     assert "not valid TOML" in result.stderr
 
 
-def test_check_accepts_a_good_configuration(tmp_path):
+def test_check_accepts_a_good_configuration(tmp_path, fake_slack):
     config = tmp_path / "baton.toml"
     config.write_text('services = ["Mail", "Web shop"]\n[update_intervals]\nP1 = "20m"\n')
     result = baton(
@@ -143,6 +144,7 @@ def test_check_accepts_a_good_configuration(tmp_path):
         env={
             "SLACK_BOT_TOKEN": "xoxb-1",
             "SLACK_SIGNING_SECRET": "s",
+            "SLACK_API_URL": fake_slack.url,
             "BATON_MIM_CHANNEL": "C0MIMS0001",
             "BATON_STAKEHOLDER_CHANNEL": "C0STAKE001",
             "BATON_CONFIG": str(config),
@@ -153,9 +155,10 @@ def test_check_accepts_a_good_configuration(tmp_path):
     assert "services: 2" in result.stdout
 
 
-def test_dotenv_in_the_working_directory_is_read(tmp_path):
+def test_dotenv_in_the_working_directory_is_read(tmp_path, fake_slack):
     (tmp_path / ".env").write_text(
         "SLACK_BOT_TOKEN=xoxb-from-dotenv\nSLACK_SIGNING_SECRET=s\n"
+        f"SLACK_API_URL={fake_slack.url}\n"
         "BATON_MIM_CHANNEL=C0MIMS0001\n"
         "BATON_STAKEHOLDER_CHANNEL=C0STAKE001\n"
     )
@@ -185,6 +188,7 @@ def test_manifest_for_a_public_url(tmp_path):
     assert data["features"]["slash_commands"][0]["command"] == "/major-incident"
     assert data["features"]["slash_commands"][0]["url"] == "https://baton.example.com/slack/events"
     assert data["settings"]["interactivity"]["request_url"].endswith("/slack/events")
+    assert data["settings"]["interactivity"]["message_menu_options_url"].endswith("/slack/events")
     assert data["settings"]["socket_mode_enabled"] is False
     assert "chat:write" in data["oauth_config"]["scopes"]["bot"]
 

@@ -266,18 +266,22 @@ def test_check_names_each_broken_template_and_line(tmp_path):
     ]
 
 
-CHECK_ENV = {
-    "SLACK_BOT_TOKEN": "xoxb-1",
-    "SLACK_SIGNING_SECRET": "s",
-    "BATON_MIM_CHANNEL": "C0MIMS0001",
-    "BATON_STAKEHOLDER_CHANNEL": "C0STAKE001",
-}
+def check_env(fake_slack) -> dict[str, str]:
+    return {
+        "SLACK_BOT_TOKEN": "xoxb-1",
+        "SLACK_SIGNING_SECRET": "s",
+        "SLACK_API_URL": fake_slack.url,  # with a token, `check` asks Slack too
+        "BATON_MIM_CHANNEL": "C0MIMS0001",
+        "BATON_STAKEHOLDER_CHANNEL": "C0STAKE001",
+    }
 
 
-def test_baton_check_fails_on_a_broken_custom_template(tmp_path):
+def test_baton_check_fails_on_a_broken_custom_template(tmp_path, fake_slack):
     broken_templates(tmp_path / "comms")
     (tmp_path / "baton.toml").write_text('templates_dir = "comms"\n')
-    result = baton("check", env={**CHECK_ENV, "BATON_CONFIG": str(tmp_path / "baton.toml")})
+    result = baton(
+        "check", env={**check_env(fake_slack), "BATON_CONFIG": str(tmp_path / "baton.toml")}
+    )
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     lines = result.stderr.strip().splitlines()
@@ -285,11 +289,13 @@ def test_baton_check_fails_on_a_broken_custom_template(tmp_path):
     assert len(lines) == 4
 
 
-def test_baton_check_passes_good_custom_templates(tmp_path):
+def test_baton_check_passes_good_custom_templates(tmp_path, fake_slack):
     (tmp_path / "comms").mkdir()
     (tmp_path / "comms" / "summary.j2").write_text("Subject: {{ state }}\n\nETA {{ eta }}\n")
     (tmp_path / "baton.toml").write_text('templates_dir = "comms"\n')
-    result = baton("check", env={**CHECK_ENV, "BATON_CONFIG": str(tmp_path / "baton.toml")})
+    result = baton(
+        "check", env={**check_env(fake_slack), "BATON_CONFIG": str(tmp_path / "baton.toml")}
+    )
     assert result.returncode == 0, result.stderr
     assert f"comms templates: {tmp_path / 'comms'}, all render" in result.stdout
 

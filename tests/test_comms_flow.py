@@ -62,6 +62,12 @@ def test_initial_draft_appears_in_the_thread_and_send_publishes_it(baton):
         "Next update by <!date^",
     ):
         assert expected in text, expected
+
+    def recorded() -> bool:  # Slack has it; Baton records it as sent right after
+        with baton.db.session() as s:
+            return s.query(Notice).filter_by(kind="initial").one().status == "sent"
+
+    wait_until(recorded)
     with baton.db.session() as s:
         sent = s.query(Notice).filter_by(kind="initial").one()
         assert (sent.status, sent.sent_by, sent.channel) == ("sent", MIM, STAKEHOLDER_CHANNEL)

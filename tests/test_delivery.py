@@ -49,6 +49,7 @@ def queue_dm(db: Database, key: str = "dm:1", text_user: str = "U0AGENT001") -> 
             quality_band="red",
             reporter_id=text_user,
             mim_channel="C0MIMS0001",
+            card_ts="1700000000.000001",  # the agent's confirmation waits for the card
         )
         s.add(incident)
         s.flush()

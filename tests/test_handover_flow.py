@@ -25,7 +25,7 @@ def test_slash_command_opens_step_one_with_the_typed_headline(baton):
     assert time.monotonic() - started < 3  # Slack gives up after 3 seconds
     call = baton.fake.wait_for("views.open")[0]
     view = call.args["view"]
-    assert call.args["trigger_id"].endswith(".1234.abcdef")
+    assert call.args["trigger_id"] == baton.slack.last_trigger
     assert view["title"]["text"] == "Major incident 1/4"
     headline = next(b for b in view["blocks"] if b.get("block_id") == "f:headline")
     assert headline["element"]["initial_value"] == "E-mail down for everyone"
@@ -46,7 +46,7 @@ def test_whole_handover_reaches_the_managers_channel(baton):
     done = submit(baton, review, {})
     assert done["response_action"] == "update"
     year = datetime.now(UTC).year
-    assert f"Handed over as MI-{year}-0001" in texts(done["view"]["blocks"])
+    assert f"Handing over as MI-{year}-0001" in texts(done["view"]["blocks"])
 
     card = baton.fake.wait_for("chat.postMessage", where=lambda a: a["channel"] == MIM_CHANNEL)[0]
     blocks = card.args["blocks"]
@@ -95,7 +95,7 @@ def test_a_second_submission_of_the_same_handover_creates_nothing_new(baton):
     review = walk_to_review(baton)
     submit(baton, review, {})
     again = submit(baton, review, {})  # Slack retry or double click
-    assert "Handed over as" in texts(again["view"]["blocks"])
+    assert "Handing over as" in texts(again["view"]["blocks"])
     time.sleep(0.5)
     with baton.db.session() as s:
         assert s.query(Incident).count() == 1
@@ -177,7 +177,7 @@ def test_unknown_never_blocks_the_handover_it_lowers_the_score(baton):
     assert "🔴" in summary and "(red)" in summary
     assert "services affected (unknown)" in summary
     done = submit(baton, review, {})
-    assert "Handed over as" in texts(done["view"]["blocks"])
+    assert "Handing over as" in texts(done["view"]["blocks"])
     card = baton.fake.wait_for("chat.postMessage", where=lambda a: a["channel"] == MIM_CHANNEL)
     assert "gaps: services affected" in texts(card[0].args["blocks"])
 

@@ -95,7 +95,7 @@ def test_a_retried_handover_submission_hands_over_once(baton):
     review = walk_to_review(baton)
     first = submit(baton, review, {})
     retried = baton.slack.submit_view(AGENT, review, {}, headers=RETRY)
-    assert "Handed over as" in str(first["view"]) and "Handed over as" in str(retried.json())
+    assert "Handing over as" in str(first["view"]) and "Handing over as" in str(retried.json())
     settle(baton)
     with baton.db.session() as s:
         assert s.query(Incident).count() == 1

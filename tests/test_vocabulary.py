@@ -8,7 +8,13 @@ import pytest
 
 from bot.slack.outbox_text import EVENT_LINES, MESSAGES
 from bot.slack.ownership.timeline_text import EVENT_WORDS
-from handover.clock.timeline import DETAILS, HandedOn, StateChanged, detail_of
+from handover.clock.timeline import (
+    DETAILS,
+    HandedOn,
+    InitialCommsSent,
+    StateChanged,
+    detail_of,
+)
 from handover.intents import INTENTS, HandedOnDm, intent_of
 from handover.vocabulary import EventKind, OutboxKind
 
@@ -52,6 +58,11 @@ def test_rows_written_before_the_types_read_back():
     line = intent_of("handed_on_dm", {"user": "U2", "from": "U1"})
     assert line == HandedOnDm(user="U2", previous="U1")
     assert HandedOn(previous="U1", new="U2").to_json() == {"from": "U1", "to": "U2"}
+    # Written before notices were rows (migration 0003): no notice, no channel.
+    old = detail_of("initial_comms_sent", {"after_s": 300, "next_update_at": None})
+    assert old == InitialCommsSent(after_s=300)
+    # An optional value left at None is left out, as before the types.
+    assert "late_by_s" not in InitialCommsSent(notice=1, channel="C1", after_s=5).to_json()
 
 
 SAMPLES = {

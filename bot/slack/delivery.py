@@ -20,6 +20,7 @@ from bot.slack.mrkdwn import SLACK
 from bot.slack.ownership import card
 from handover.comms.notices import Notices
 from handover.models import Incident, Outbox
+from handover.reach import Reach
 from handover.settings import Settings
 from handover.store import outbox
 from handover.store.db import Database
@@ -40,10 +41,21 @@ RETRYABLE = {
 
 
 METADATA_EVENT = "baton_message"
+# Looking for a message Baton may have posted already: errors that mean "cannot read here".
+UNREADABLE = {"not_in_channel", "missing_scope", "channel_not_found"}
+LOOKUP_PAGES = 10  # of 200 messages each
 
 
 class NotReady(Exception):
     """The message is about a card (its thread, an update of it) not posted yet."""
+
+
+class Undeliverable(Exception):
+    """Nobody to deliver it to (a user group with no members): trying again changes nothing."""
+
+    def __init__(self, error: str):
+        super().__init__(error)
+        self.error = error
 
 
 class Deliverer:
@@ -57,6 +69,7 @@ class Deliverer:
     ):
         self.db = db
         self.notices = Notices(db, settings)
+        self.reach = Reach(db, settings)
         self.client = client
         self.settings = settings
         self.metrics = metrics or Metrics()
@@ -106,12 +119,14 @@ class Deliverer:
         return handled
 
     def _deliver(self, row: Outbox) -> None:
-        attempts = row.attempts + 1
         try:
             ts = self._send(row)
         except NotReady:
-            with self.db.session() as s:
-                outbox.defer(s, row.id, utcnow(), timedelta(seconds=1))
+            # Its card is not posted yet: it is on its way (try again in a second), or Slack
+            # refused it (then this waits, held, for the card's retry).
+            if row.incident_id is None or not self.reach.hold(row.id, row.incident_id):
+                with self.db.session() as s:
+                    outbox.defer(s, row.id, utcnow(), timedelta(seconds=1))
             return
         except SlackApiError as exc:
             error = str(exc.response.get("error") or exc.response.status_code)
@@ -121,24 +136,42 @@ class Deliverer:
                 "Slack refused outbox row %s (%s, %s): %s", row.id, row.what, row.target, error
             )
             self.metrics.slack_errors.labels(error).inc()
-            with self.db.session() as s:
-                if retryable:
-                    wait = timedelta(seconds=int(after)) if after and after.isdigit() else None
-                    outbox.retry(s, row.id, attempts, error, utcnow(), wait)
-                    self.metrics.slack_retries.inc()
-                else:
-                    outbox.failed(s, row.id, error)
+            if retryable:
+                wait = timedelta(seconds=int(after)) if after and after.isdigit() else None
+                self._retry(row, error, wait)
+            else:
+                self._give_up(row, error)
+            return
+        except Undeliverable as exc:
+            self._give_up(row, exc.error)
             return
         except (urllib.error.URLError, TimeoutError, OSError) as exc:
             error = type(exc).__name__
             log.warning("Slack unreachable for outbox row %s: %s", row.id, error)
             self.metrics.slack_errors.labels(error).inc()
-            with self.db.session() as s:
-                outbox.retry(s, row.id, attempts, error, utcnow())
-            self.metrics.slack_retries.inc()
+            self._retry(row, error)
+            return
+        except Exception as exc:  # rendering it failed: trying again would fail the same way
+            log.exception("outbox row %s (%s) could not be sent", row.id, row.what)
+            self._give_up(row, f"{type(exc).__name__}: {exc}"[:200])
             return
         with self.db.session() as s:
             outbox.sent(s, row.id, ts, utcnow())
+
+    def _retry(self, row: Outbox, error: str, wait: timedelta | None = None) -> None:
+        """Later, with back-off; past the row's limit, give up and say so."""
+        now = utcnow()
+        if row.failing_since and now - row.failing_since > self.reach.give_up_after(row.what):
+            self._give_up(row, error)
+            return
+        with self.db.session() as s:
+            outbox.retry(s, row.id, row.attempts + 1, error, now, wait)
+        self.metrics.slack_retries.inc()
+
+    def _give_up(self, row: Outbox, error: str) -> None:
+        log.error("outbox row %s (%s to %s) given up: %s", row.id, row.what, row.target, error)
+        self.metrics.undelivered.labels(row.what).inc()
+        self.reach.give_up(row.id, error)
 
     def _send(self, row: Outbox) -> str | None:
         with self.db.session() as s:
@@ -149,7 +182,7 @@ class Deliverer:
             return self._send_draft(row, incident)
         if row.target == Target.STAKEHOLDERS:
             return self._publish(row)
-        text = outbox_text.text_for(row.what, incident, row.params)
+        text = outbox_text.text_for(row.what, incident, row.params, self.settings)
         thread_ts = None
         if row.target == Target.THREAD:
             if not incident.card_ts:
@@ -158,21 +191,38 @@ class Deliverer:
         elif row.target == Target.CHANNEL:
             channel = row.params["channel"]
         else:
-            channel = self.client.conversations_open(users=row.params["user"])["channel"]["id"]
+            if row.what == OutboxKind.HANDED_OVER_DM and not incident.card_ts:
+                raise NotReady  # "the managers have it" only once they do
+            return self._direct(row, row.params["user"], text)
         return self._post_once(row, channel, thread_ts, text=text)
 
+    def _direct(self, row: Outbox, to: str, text: str) -> str:
+        """A direct message to a user, or to each member of a user group (S…)."""
+        users = [to]
+        if to.startswith("S"):
+            users = self.client.usergroups_users_list(usergroup=to)["users"] or []
+            if not users:
+                raise Undeliverable("usergroup_empty")
+        ts = ""
+        for user in users:
+            channel = self.client.conversations_open(users=user)["channel"]["id"]
+            ts = self._post_once(row, channel, None, text=text)
+        return ts
+
     def _send_card(self, row: Outbox, incident: Incident) -> str | None:
-        text, blocks = card.card(incident, self.settings, utcnow())
         if incident.card_ts:  # updating twice is harmless: no need to look first
+            text, blocks = card.card(incident, self.settings, utcnow())
             self.client.chat_update(
                 channel=incident.mim_channel, ts=incident.card_ts, text=text, blocks=blocks
             )
             return incident.card_ts
         if row.what != OutboxKind.CARD_POST:
             raise NotReady
+        # Posted after Slack refused it: late, and the card says so from its first version.
+        incident.card_late_by_s = self.reach.late_by(incident.id)
+        text, blocks = card.card(incident, self.settings, utcnow())
         ts = self._post_once(row, incident.mim_channel, None, text=text, blocks=blocks)
-        with self.db.session() as s:
-            s.get(Incident, incident.id).card_ts = ts
+        self.reach.card_posted(incident.id, ts, incident.card_late_by_s)
         return ts
 
     def _send_draft(self, row: Outbox, incident: Incident) -> str | None:
@@ -203,8 +253,8 @@ class Deliverer:
                 channel=notice.channel, ts=notice.sent_ts, text=text, blocks=blocks
             )
             return notice.sent_ts
-        ts = self._post_once(row, notice.channel, None, text=text, blocks=blocks)
-        self.notices.record_sent_ts(notice.id, notice.channel, ts)
+        ts = self._post_once(row, notice.channel or "", None, text=text, blocks=blocks)
+        self.notices.published(notice.id, ts)
         return ts
 
     def _post_once(self, row: Outbox, channel: str, thread_ts: str | None, **message) -> str:
@@ -231,19 +281,50 @@ class Deliverer:
     def _find_posted(
         self, row_id: int, channel: str, thread_ts: str | None, since: float
     ) -> str | None:
-        if thread_ts:
-            response = self.client.conversations_replies(
-                channel=channel, ts=thread_ts, include_all_metadata=True, limit=200
-            )
-        else:
-            response = self.client.conversations_history(
-                channel=channel, oldest=str(since - 60), include_all_metadata=True, limit=200
-            )
-        for message in response.get("messages", []):
-            metadata = message.get("metadata") or {}
-            if (
-                metadata.get("event_type") == METADATA_EVENT
-                and metadata.get("event_payload", {}).get("outbox_id") == row_id
-            ):
-                return message["ts"]
+        try:
+            return self._search(row_id, channel, thread_ts, since)
+        except SlackApiError as exc:
+            error = exc.response.get("error")
+            if error not in UNREADABLE:
+                raise
+            # Baton may post where it cannot read (a public channel it is not in, with
+            # chat:write.public): not being able to look is no reason to lose the message.
+            log.info("cannot look for outbox row %s in %s (%s): posting", row_id, channel, error)
+            return None
+
+    def _search(self, row_id: int, channel: str, thread_ts: str | None, since: float) -> str | None:
+        """Page through what was posted since the row was queued (a minute's margin for
+        clocks), a bounded number of pages: a long thread's first page is not the whole."""
+        oldest, cursor = str(since - 60), None
+        for _ in range(LOOKUP_PAGES):
+            if thread_ts:
+                response = self.client.conversations_replies(
+                    channel=channel,
+                    ts=thread_ts,
+                    oldest=oldest,
+                    include_all_metadata=True,
+                    limit=200,
+                    cursor=cursor,
+                )
+            else:
+                response = self.client.conversations_history(
+                    channel=channel,
+                    oldest=oldest,
+                    include_all_metadata=True,
+                    limit=200,
+                    cursor=cursor,
+                )
+            for message in response.get("messages", []):
+                metadata = message.get("metadata") or {}
+                if (
+                    metadata.get("event_type") == METADATA_EVENT
+                    and metadata.get("event_payload", {}).get("outbox_id") == row_id
+                ):
+                    return message["ts"]
+            cursor = (response.get("response_metadata") or {}).get("next_cursor")
+            if not cursor:
+                return None
+        log.warning(
+            "outbox row %s: not found in %s pages of %s; posting", row_id, LOOKUP_PAGES, channel
+        )
         return None

@@ -15,7 +15,7 @@ from slack_sdk.errors import SlackApiError
 from bot.metrics import Metrics, kind_of
 from bot.slack.ids import COMMAND
 
-log = logging.getLogger("bot.slack.app")
+log = logging.getLogger(__name__)
 
 SORRY = (
     "Sorry, Baton could not handle that. Nothing saved before is lost: "

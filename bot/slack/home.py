@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from slack_bolt import Ack, App
+from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 from slack_sdk.models.blocks import (
     ContextBlock,
@@ -19,6 +19,7 @@ from bot.slack.deps import Deps
 from bot.slack.ids import Action
 from bot.slack.intake import modal
 from bot.slack.mrkdwn import escape, slack_time
+from bot.slack.opening import open_form, press_again
 from bot.slack.ownership.card import status_line
 from handover.checklist.definition import step
 from handover.models import Draft, Incident
@@ -58,10 +59,14 @@ def home_view(
     recent: list[Incident],
     settings: Settings,
     now: datetime,
+    notice: str = "",
 ) -> dict:
+    """The Home tab; `notice` (plain words) on top, when something did not work."""
     mine = [i for i in active if i.owner_id == user]
     others = [i for i in active if i.owner_id != user]
     blocks: list = [HeaderBlock(text="Major incidents")]
+    if notice:
+        blocks.append(SectionBlock(text=md(f":warning: {escape(notice)}")))
     if mine:
         blocks.append(SectionBlock(text=md("*Yours*")))
         blocks += [_incident(i, settings, now) for i in mine[:MAX_LISTED]]
@@ -93,11 +98,7 @@ def home_view(
 def register(app: App, deps: Deps) -> None:
     settings, handovers, incidents = deps.settings, deps.handovers, deps.incidents
 
-    @app.event("app_home_opened")
-    def home_opened(event: dict, client: WebClient) -> None:
-        if event.get("tab", "home") != "home":
-            return
-        user = event["user"]
+    def publish(client: WebClient, user: str, notice: str = "") -> None:
         view = home_view(
             user,
             incidents.active(),
@@ -105,12 +106,19 @@ def register(app: App, deps: Deps) -> None:
             handovers.recent(user),
             settings,
             utcnow(),
+            notice,
         )
         client.views_publish(user_id=user, view=view)
 
+    @app.event("app_home_opened")
+    def home_opened(event: dict, client: WebClient) -> None:
+        if event.get("tab", "home") != "home":
+            return
+        publish(client, event["user"])
+
     @app.action(Action.HOME_RESUME)
     @deps.failures.after_ack
-    def resume_clicked(ack: Ack, body: dict, client: WebClient) -> None:
+    def resume_clicked(ack: Ack, body: dict, client: WebClient, respond: Respond) -> None:
         ack()
         user = body["user"]["id"]
         draft = next(
@@ -120,4 +128,14 @@ def register(app: App, deps: Deps) -> None:
         if draft is None:  # handed over or gone since the Home tab was drawn
             return
         view = modal.draft_view(draft, settings.org)
-        client.views_open(trigger_id=body["trigger_id"], view=view)
+        # A button on the Home tab has no response_url: a form that did not open is said
+        # on the tab itself.
+        open_form(
+            client,
+            deps.failures,
+            body,
+            view,
+            respond,
+            words=lambda error: press_again(error).replace("the button", "*Resume*"),
+            elsewhere=lambda text: publish(client, user, text),
+        )

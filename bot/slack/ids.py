@@ -9,6 +9,8 @@ from enum import StrEnum
 # Every input's action id: a view's state is read by block id, one element per block.
 ACTION = "v"
 COMMAND = "/major-incident"
+# The Engage form's menu: a type-ahead one over 100 groups asks for options by this block id.
+ENGAGE_GROUPS = "groups"
 
 
 class Callback(StrEnum):

@@ -8,6 +8,8 @@ from bot.slack.ids import COMMAND
 from bot.slack.transport.server import EVENTS_PATH
 
 # *:history: after a crash, to check whether a message already went out before re-sending it.
+# channels:read, groups:read: the preflight (bot/slack/preflight.py) asks conversations.info
+# whether each configured channel exists, is archived, and has Baton in it.
 BOT_SCOPES = [
     "commands",
     "chat:write",
@@ -18,6 +20,8 @@ BOT_SCOPES = [
     "channels:history",
     "groups:history",
     "im:history",
+    "channels:read",
+    "groups:read",
 ]
 
 
@@ -34,6 +38,8 @@ def manifest(public_url: str | None) -> dict:
     if url:
         command["url"] = url
         interactivity["request_url"] = url
+        # Type-ahead menus (catalogues over 100 entries) ask for their options here.
+        interactivity["message_menu_options_url"] = url
     events: dict = {"bot_events": ["app_home_opened"]}
     if url:
         events["request_url"] = url

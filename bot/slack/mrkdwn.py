@@ -11,11 +11,17 @@ SECTION_LIMIT = 3000  # a section's text, a context element
 FIELD_LIMIT = 2000  # each of a section's fields
 ERROR_LIMIT = 2000  # an inline error message in a modal
 MESSAGE_TEXT_LIMIT = 3000  # a message's plain `text` (Slack cuts at 4,000)
+OPTIONS_LIMIT = 100  # the options of a static menu, or of one answer to a type-ahead menu
+OPTION_TEXT_LIMIT = 75  # an option's text (`baton check` refuses longer catalogue entries)
 
 
 def escape(text: str) -> str:
     """Neutralise what a user typed: `<!channel>`, `<@U…>` and `<http://…|…>` must never ping
-    or link. Slack's own escaping rule: &, < and > become entities."""
+    or link. Slack's own escaping rule: &, < and > become entities.
+
+    The one escaping function: every piece of user text in mrkdwn (a message, a mrkdwn text
+    object in a view) goes through it, directly or as `SLACK.escape`. Plain-text objects (an
+    input's initial value, a label, an option) are shown as typed and are not escaped."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 

@@ -9,9 +9,12 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
+from bot.slack.comms.views import KIND_NAMES
 from bot.slack.ids import COMMAND
-from bot.slack.mrkdwn import MESSAGE_TEXT_LIMIT, escape, slack_time, truncate
+from bot.slack.mrkdwn import MESSAGE_TEXT_LIMIT, SLACK, escape, slack_time, truncate
 from bot.slack.ownership.timeline_text import exception_report_text
+from bot.slack.refusal_words import refusal_in_words
+from handover.checklist.card_content import card_content
 from handover.clock.timeline import (
     Accepted,
     Closed,
@@ -30,18 +33,22 @@ from handover.clock.timeline import (
 )
 from handover.intents import (
     AcceptedDm,
+    CardUndeliveredAlert,
+    CardUndeliveredDm,
     EventLine,
     ExceptionReportMessage,
     HandedOnDm,
     HandedOverDm,
+    NoticeUndeliveredLine,
     PhaseReminder,
     StoodDownDm,
     UpdateReminder,
     intent_of,
 )
 from handover.models import Incident
+from handover.settings import OrgConfig, Settings
 from handover.times import humanize, parse_time
-from handover.vocabulary import EventKind, OutboxKind
+from handover.vocabulary import EventKind, NoticeKind, OutboxKind
 
 
 def mention(user_or_group: str) -> str:
@@ -228,19 +235,63 @@ def _exception_report(i: Incident, p: ExceptionReportMessage) -> str:
     return exception_report_text(p.report)
 
 
+# When Slack refuses ------------------------------------------------------------------------
+
+
+def _card_undelivered_dm(i: Incident, p: CardUndeliveredDm) -> str:
+    also = f" {mention(p.escalated_to)} has been told as well." if p.escalated_to else ""
+    return (
+        f":rotating_light: *The incident managers have NOT received {i.reference}* "
+        f"({escape(i.headline)}). Slack refused to post the handover in <#{p.channel}>: "
+        f"{refusal_in_words(p.error, p.channel)}.\n*Call the incident managers now* and give "
+        f"them the reference {i.reference}.{also} Your handover is saved: once the cause is "
+        "fixed, `baton outbox retry` posts the card, marked late."
+    )
+
+
+def _card_undelivered_alert(i: Incident, p: CardUndeliveredAlert, org: OrgConfig) -> str:
+    c = card_content(i, org, SLACK, mention=lambda user: f"<@{user}>")
+    facts = " · ".join(f"*{label}:* {value}" for label, value in c.facts)
+    return (
+        f":rotating_light: *{i.reference} ({i.priority}) did not reach the incident managers.* "
+        f"Slack refused to post it in <#{p.channel}>: {refusal_in_words(p.error, p.channel)}. "
+        f"Handed over by {c.reporter} {slack_time(i.handed_over_at)}; act on it from "
+        f"here:\n*{c.headline}*\n{facts}"
+    )
+
+
+def _notice_undelivered_line(i: Incident, p: NoticeUndeliveredLine) -> str:
+    who = f"{mention(p.user)} " if p.user else ""
+    kind = KIND_NAMES.get(NoticeKind(p.notice_kind), "notice")
+    return (
+        f":x: {who}The {kind} could *not* be published to <#{p.channel}>: "
+        f"{refusal_in_words(p.error, p.channel)}. It is not sent and not counted; once the "
+        "cause is fixed, press *Send* on the draft again."
+    )
+
+
+def _without_org(
+    render: Callable[[Incident, Any], str],
+) -> Callable[[Incident, Any, OrgConfig], str]:
+    return lambda incident, intent, org: render(incident, intent)
+
+
 # What each outbox kind says, and each event said in the thread (a test checks that every
 # kind has its words here).
-MESSAGES: dict[OutboxKind, Callable[[Incident, Any], str]] = {
-    OutboxKind.ESCALATION: _escalation,
-    OutboxKind.PHASE_REMINDER: _phase_reminder,
-    OutboxKind.PHASE_VERDICT: _phase_verdict,
-    OutboxKind.UPDATE_REMINDER: _update_reminder,
-    OutboxKind.UPDATE_OVERDUE: _update_overdue,
-    OutboxKind.HANDED_OVER_DM: _handed_over_dm,
-    OutboxKind.ACCEPTED_DM: _accepted_dm,
-    OutboxKind.STOOD_DOWN_DM: _stood_down_dm,
-    OutboxKind.HANDED_ON_DM: _handed_on_dm,
-    OutboxKind.EXCEPTION_REPORT: _exception_report,
+MESSAGES: dict[OutboxKind, Callable[[Incident, Any, OrgConfig], str]] = {
+    OutboxKind.ESCALATION: _without_org(_escalation),
+    OutboxKind.PHASE_REMINDER: _without_org(_phase_reminder),
+    OutboxKind.PHASE_VERDICT: _without_org(_phase_verdict),
+    OutboxKind.UPDATE_REMINDER: _without_org(_update_reminder),
+    OutboxKind.UPDATE_OVERDUE: _without_org(_update_overdue),
+    OutboxKind.HANDED_OVER_DM: _without_org(_handed_over_dm),
+    OutboxKind.ACCEPTED_DM: _without_org(_accepted_dm),
+    OutboxKind.STOOD_DOWN_DM: _without_org(_stood_down_dm),
+    OutboxKind.HANDED_ON_DM: _without_org(_handed_on_dm),
+    OutboxKind.EXCEPTION_REPORT: _without_org(_exception_report),
+    OutboxKind.CARD_UNDELIVERED_DM: _without_org(_card_undelivered_dm),
+    OutboxKind.CARD_UNDELIVERED_ALERT: _card_undelivered_alert,
+    OutboxKind.NOTICE_UNDELIVERED_LINE: _without_org(_notice_undelivered_line),
 }
 EVENT_LINES: dict[EventKind, Callable[[Incident, EventLine, Any], str]] = {
     EventKind.ACCEPTED: _accepted,
@@ -256,12 +307,12 @@ EVENT_LINES: dict[EventKind, Callable[[Incident, EventLine, Any], str]] = {
 }
 
 
-def text_for(what: str, incident: Incident, params: dict) -> str:
+def text_for(what: str, incident: Incident, params: dict, settings: Settings) -> str:
     """The words of one outbox row. A reason or a headline can be long: the line is cut to
     fit, the record keeps it all."""
     intent = intent_of(what, params)
     if isinstance(intent, EventLine):
         text = EVENT_LINES[EventKind(what)](incident, intent, intent.detail)
     else:
-        text = MESSAGES[OutboxKind(what)](incident, intent)
+        text = MESSAGES[OutboxKind(what)](incident, intent, settings.org)
     return truncate(text, MESSAGE_TEXT_LIMIT)

@@ -109,7 +109,7 @@ _PARSERS: dict[Kind, Callable[[Field, Any], Any]] = {
 
 
 def parse(f: Field, raw: Any) -> Any:
-    """Normalise one front end's raw input into the stored value (see checklist.py)."""
+    """Normalise one front end's raw input into the stored value (see definition.py)."""
     return _PARSERS[f.kind](f, raw)
 
 

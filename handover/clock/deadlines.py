@@ -30,6 +30,18 @@ def objectives(incident: Incident) -> list[Objective]:
     ]
 
 
+def since_t0(incident: Incident, at: datetime) -> int:
+    """Seconds from the handover (T0) to `at`."""
+    return int((at - incident.handed_over_at).total_seconds())
+
+
+def late_by(incident: Incident, now: datetime) -> int | None:
+    """Seconds past the first phase's end, for an objective met late; None when in time."""
+    if incident.phase_ends_at and now > incident.phase_ends_at:
+        return int((now - incident.phase_ends_at).total_seconds())
+    return None
+
+
 def open_objectives(incident: Incident) -> list[str]:
     return [o.label for o in objectives(incident) if o.done_at is None]
 

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.exc import OperationalError
 
-from handover.clock.deadlines import objectives, open_objectives, plan_update_cycle
+from handover.clock.deadlines import objectives, open_objectives, plan_update_cycle, since_t0
 from handover.clock.timeline import (
     Escalated,
     PhaseVerdict,
@@ -106,7 +106,7 @@ class Clock:
         escalated = Escalated(
             due_at=to_iso(deadline.due_at),
             late=late,
-            waited_s=int((now - incident.handed_over_at).total_seconds()),
+            waited_s=since_t0(incident, now),
             escalate_to=self.settings.org.escalate_to,
         )
         record_event(s, incident, "baton", escalated, now, card=False)

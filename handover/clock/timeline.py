@@ -26,6 +26,10 @@ class Detail(Payload):
     # by the draft they change, or not at all).
     in_thread: ClassVar[bool] = False
 
+    @property
+    def event_kind(self) -> EventKind:
+        return self.kind
+
 
 @dataclass(frozen=True, kw_only=True)
 class HandedOver(Detail):
@@ -59,7 +63,7 @@ class Escalated(Late):
 
 @dataclass(frozen=True, kw_only=True)
 class PhaseVerdict(Late):
-    kind = EventKind.PHASE_MET  # or PHASE_MISSED: see `event_kind`
+    kind = EventKind.PHASE_MET  # or PHASE_MISSED, as `event_kind` says
     met: bool
     done: list[tuple[str, int]]  # objective's label, seconds after T0
     missing: list[str]
@@ -86,9 +90,10 @@ class TrgsEngaged(Detail):
 
 @dataclass(frozen=True, kw_only=True)
 class NoticeSent(Detail):
-    notice: int
-    channel: str
-    after_s: int
+    # Defaults: events written before notices were rows (migration 0003) have none of these.
+    notice: int = 0
+    channel: str = ""
+    after_s: int = 0
     next_update_at: str | None = None
 
 
@@ -177,6 +182,39 @@ class Denied(Detail):
     owner: str | None
 
 
+@dataclass(frozen=True, kw_only=True)
+class CardUndelivered(Detail):
+    """Slack refused the card: the managers do not have the handover."""
+
+    kind = EventKind.CARD_UNDELIVERED
+    channel: str
+    error: str  # Slack's error code; the front end says it in words
+
+
+@dataclass(frozen=True, kw_only=True)
+class CardLate(Detail):
+    kind = EventKind.CARD_LATE
+    late_by_s: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class NoticeUndelivered(Detail):
+    kind = EventKind.NOTICE_UNDELIVERED
+    notice: int
+    channel: str
+    error: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class MessageUndelivered(Detail):
+    """A thread line, a DM or a card update that Baton gave up on."""
+
+    kind = EventKind.MESSAGE_UNDELIVERED
+    what: str
+    target: str
+    error: str
+
+
 _KINDS: tuple[type[Detail], ...] = (
     HandedOver,
     Accepted,
@@ -195,6 +233,10 @@ _KINDS: tuple[type[Detail], ...] = (
     Resolved,
     Closed,
     Denied,
+    CardUndelivered,
+    CardLate,
+    NoticeUndelivered,
+    MessageUndelivered,
 )
 DETAILS: dict[EventKind, type[Detail]] = {cls.kind: cls for cls in _KINDS} | {
     EventKind.PHASE_MISSED: PhaseVerdict  # one detail, two kinds: met or missed
@@ -212,17 +254,13 @@ def record_event(
     detail: Detail,
     now: datetime,
     *,
-    thread: bool | None = None,
     card: bool = True,
 ) -> Event:
-    """The one way an event is written: the row on the timeline, with (by default, as the kind
-    says) a line in the card's thread, and the card refreshed."""
-    kind = detail.event_kind if isinstance(detail, PhaseVerdict) else detail.kind
-    data = detail.to_json()
+    """The one way an event is written: the row on the timeline, with a line in the card's
+    thread when its kind is said there, and (unless `card` is False) the card refreshed."""
+    kind, data, thread = detail.event_kind, detail.to_json(), detail.in_thread
     event = Event(incident_id=incident.id, at=now, actor=actor, kind=kind, detail=data)
     s.add(event)
-    if thread is None:
-        thread = detail.in_thread
     if thread or card:
         s.flush()  # the event's id keys its messages
     if thread:

@@ -15,11 +15,12 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from handover.checklist.definition import Rendering
-from handover.clock.deadlines import plan_update_cycle
+from handover.clock.deadlines import late_by, plan_update_cycle, since_t0
 from handover.clock.timeline import (
     InitialCommsSent,
     NoticeEdited,
     NoticeSent,
+    NoticeUndelivered,
     ResolutionSent,
     StateChanged,
     UpdateSent,
@@ -27,6 +28,7 @@ from handover.clock.timeline import (
     record_event,
 )
 from handover.comms import templates
+from handover.intents import NoticeUndeliveredLine
 from handover.models import Incident, Notice
 from handover.outcomes import AlreadyDone, Outcome, Refusal, Refused, answers_refusals, invalid
 from handover.settings import Settings
@@ -99,6 +101,36 @@ def draft(
     return notice
 
 
+def publish_refused(s: Session, notice_id: int, error: str, now: datetime) -> None:
+    """Slack refused the notice for good: it is a draft again (not sent, not counted), Send
+    works again once the cause is fixed, and whoever pressed it is told in the thread."""
+    notice = s.get_one(Notice, notice_id)
+    incident = s.get_one(Incident, notice.incident_id, with_for_update=True)
+    channel, sender = notice.channel or "", notice.sent_by or incident.owner_id or ""
+    notice.status, notice.publish_error = NoticeStatus.DRAFT, error
+    notice.sent_by = notice.channel = None
+    record_event(
+        s,
+        incident,
+        "baton",
+        NoticeUndelivered(notice=notice.id, channel=channel, error=error),
+        now,
+        card=False,
+    )
+    line = NoticeUndeliveredLine(user=sender, notice_kind=notice.kind, channel=channel, error=error)
+    key = f"notice:{notice.id}:refused:{now.timestamp()}"
+    outbox.enqueue(
+        s,
+        key,
+        OutboxKind.NOTICE_UNDELIVERED_LINE,
+        Target.THREAD,
+        incident_id=incident.id,
+        params=line.to_json(),
+        now=now,
+    )
+    _queue(s, notice, f"refresh:{now.timestamp()}", OutboxKind.NOTICE, Target.THREAD, now)
+
+
 def _queue(
     s: Session, notice: Notice, key: str, what: OutboxKind, target: Target, now: datetime
 ) -> None:
@@ -169,11 +201,6 @@ class Notices:
         with self.db.session() as s:
             s.get_one(Notice, notice_id).draft_ts = ts
 
-    def record_sent_ts(self, notice_id: int, channel: str, ts: str) -> None:
-        with self.db.session() as s:
-            notice = s.get_one(Notice, notice_id)
-            notice.channel, notice.sent_ts = channel, ts
-
     @answers_refusals
     def request(
         self,
@@ -214,6 +241,8 @@ class Notices:
             self._check(s, incident, user, "edit_notice", allow_closed=True)
             if notice.status == NoticeStatus.SUPERSEDED:
                 raise Refused(Refusal.SUPERSEDED, incident)
+            if notice.status == NoticeStatus.PUBLISHING:
+                raise invalid("It is being published right now: edit it in a moment.", incident)
             now = self.now()
             notice.edits = [
                 *notice.edits,
@@ -259,7 +288,7 @@ class Notices:
             )
             if notice.status == NoticeStatus.SUPERSEDED:
                 raise Refused(Refusal.SUPERSEDED, incident)
-            if notice.status == NoticeStatus.SENT:
+            if notice.status in (NoticeStatus.PUBLISHING, NoticeStatus.SENT):
                 raise AlreadyDone(incident)  # a double click: sent once already
             if (
                 security_suspected(incident)
@@ -275,12 +304,25 @@ class Notices:
                 notice.next_update_at = now + interval
                 if target is not None:
                     self._render_into(notice, incident, target)
-            notice.status, notice.sent_at, notice.sent_by = NoticeStatus.SENT, now, user
-            notice.channel = channel
-            self._went_out(s, incident, notice, user, now)
-            _queue(s, notice, "publish", OutboxKind.NOTICE_PUBLISH, Target.STAKEHOLDERS, now)
+            # Counted as sent once Slack has it (`published`): a refused notice never was.
+            notice.status, notice.sent_by, notice.channel = NoticeStatus.PUBLISHING, user, channel
+            key = f"publish:{now.timestamp()}"  # pressed again after a refusal: a new message
+            _queue(s, notice, key, OutboxKind.NOTICE_PUBLISH, Target.STAKEHOLDERS, now)
             self._refresh_draft(s, notice, now)
             return Outcome(True, incident)
+
+    def published(self, notice_id: int, ts: str) -> None:
+        """Slack has the notice: now it is sent, with all that follows (objectives, the next
+        update's deadline, the thread line)."""
+        with self.db.session() as s:
+            notice, incident = self._locked(s, notice_id)
+            if notice.status == NoticeStatus.SENT:  # found again after a crash: once is enough
+                return
+            now = self.now()
+            notice.status, notice.sent_at, notice.sent_ts = NoticeStatus.SENT, now, ts
+            notice.publish_error = ""
+            self._went_out(s, incident, notice, notice.sent_by or "baton", now)
+            self._refresh_draft(s, notice, now)
 
     # Helpers ------------------------------------------------------------------------------
 
@@ -319,21 +361,19 @@ class Notices:
     ) -> None:
         """The clock's side: objectives met, the update deadline set from what was promised."""
         notice_id, channel = notice.id, notice.channel or ""
-        after_s = int((now - incident.handed_over_at).total_seconds())
+        after_s = since_t0(incident, now)
         next_at = to_iso(notice.next_update_at) if notice.next_update_at else None
         detail: NoticeSent
         if notice.kind == NoticeKind.RESOLUTION:
             detail = ResolutionSent(notice=notice_id, channel=channel, after_s=after_s)
         elif incident.initial_comms_at is None:
             incident.initial_comms_at = now
-            ends = incident.phase_ends_at
-            late_by = int((now - ends).total_seconds()) if ends and now > ends else None
             detail = InitialCommsSent(
                 notice=notice_id,
                 channel=channel,
                 after_s=after_s,
                 next_update_at=next_at,
-                late_by_s=late_by,
+                late_by_s=late_by(incident, now),
             )
         else:
             was_due = incident.next_update_due_at

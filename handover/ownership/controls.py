@@ -7,8 +7,8 @@ from handover.vocabulary import IncidentStatus
 
 
 class Control(StrEnum):
-    """What someone can do to an incident. The values are also what a refused attempt records
-    on the timeline."""
+    """What someone can do to an incident from its card (a notice's Send and Edit are the
+    notice's own, handover/comms/notices.py)."""
 
     ACCEPT = "accept"
     ENGAGE = "engage"

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from handover.checklist import answers
 from handover.checklist.definition import FIELDS, STEPS, Kind
-from handover.clock.deadlines import cancel, plan_first_phase
+from handover.clock.deadlines import cancel, late_by, plan_first_phase, since_t0
 from handover.clock.timeline import (
     Accepted,
     Closed,
@@ -191,7 +191,7 @@ class Incidents:
                     raise AlreadyDone(incident)
                 raise Refused(Refusal.ALREADY_OWNED, incident)
             cancel(s, incident.id, (DeadlineKind.ESCALATION,))
-            accepted = Accepted(after_s=_since_t0(incident, now), late_by_s=_late_by(incident, now))
+            accepted = Accepted(after_s=since_t0(incident, now), late_by_s=late_by(incident, now))
             record_event(s, incident, user, accepted, now)
             dm = AcceptedDm(user=incident.reporter_id, owner=user)
             tell(s, incident, f"dm:{incident.id}:accepted", OutboxKind.ACCEPTED_DM, dm, now)
@@ -214,8 +214,8 @@ class Incidents:
                 incident.trgs_engaged_at = now
             engaged = TrgsEngaged(
                 groups=groups,
-                after_s=_since_t0(incident, now),
-                late_by_s=_late_by(incident, now) if first else None,
+                after_s=since_t0(incident, now),
+                late_by_s=late_by(incident, now) if first else None,
             )
             record_event(s, incident, user, engaged, now)
             return Outcome(True, incident)
@@ -317,7 +317,7 @@ class Incidents:
             cancel(s, incident.id)
             notices.draft(s, incident, NoticeKind.RESOLUTION, self.settings, now, actor=user)
             resolved = Resolved(
-                resolved_at=to_iso(resolved_at), after_s=_since_t0(incident, resolved_at)
+                resolved_at=to_iso(resolved_at), after_s=since_t0(incident, resolved_at)
             )
             record_event(s, incident, user, resolved, now)
             return Outcome(True, incident)
@@ -338,14 +338,3 @@ class Incidents:
             record_event(s, incident, user, Closed(durations=durations), now)
             exception_reports.file_exception_report(s, incident, self.settings, now)
             return Outcome(True, incident)
-
-
-def _since_t0(incident: Incident, at: datetime) -> int:
-    return int((at - incident.handed_over_at).total_seconds())
-
-
-def _late_by(incident: Incident, now: datetime) -> int | None:
-    """Seconds past the first phase's end, for an objective met late; None when in time."""
-    if incident.phase_ends_at and now > incident.phase_ends_at:
-        return int((now - incident.phase_ends_at).total_seconds())
-    return None

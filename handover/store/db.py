@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,6 +21,20 @@ from sqlalchemy.sql import Executable
 from handover.outcomes import Answered
 
 
+def _wal(cursor: sqlite3.Cursor) -> None:
+    """Switch a new database file to WAL. Two processes starting together on a new file both
+    try it, and SQLite answers the loser "locked" at once, without waiting for the lock as it
+    does for writes: so wait here, as long as a write would (30 s)."""
+    for attempt in range(300):
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == 299:
+                raise
+            time.sleep(0.1)
+
+
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         # Several threads (bolt's listener pool, the scheduler) and processes share the file:
@@ -29,7 +45,7 @@ def make_engine(url: str) -> Engine:
         def _sqlite_pragmas(dbapi_conn, _record) -> None:
             dbapi_conn.isolation_level = None  # let the "begin" hook below start transactions
             cursor = dbapi_conn.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
+            _wal(cursor)
             # In WAL mode, NORMAL still keeps every commit when the process is killed; only
             # a power cut can lose the last ones. FULL's fsync at every commit cost ~1 ms a
             # write, and writes queue behind each other.

@@ -9,12 +9,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
-from handover.models import Outbox
+from handover.models import Event, Outbox
 from handover.store.db import changed
-from handover.vocabulary import OutboxStatus, Target
+from handover.vocabulary import EventKind, OutboxKind, OutboxStatus, Target
 
 # Longer than one send can take (the Web API client times out after 10 s): a row still
 # "sending" after this was left by a sender that died, and is tried again.
@@ -81,7 +81,7 @@ def sent(s: Session, row_id: int, ts: str | None, now: datetime) -> None:
     s.execute(
         update(Outbox)
         .where(Outbox.id == row_id)
-        .values(status=OutboxStatus.SENT, result_ts=ts, sent_at=now, error="")
+        .values(status=OutboxStatus.SENT, result_ts=ts, sent_at=now, error="", failing_since=None)
     )
 
 
@@ -98,7 +98,12 @@ def retry(
     s.execute(
         update(Outbox)
         .where(Outbox.id == row_id)
-        .values(status=OutboxStatus.PENDING, next_attempt_at=now + wait, error=error[:500])
+        .values(
+            status=OutboxStatus.PENDING,
+            next_attempt_at=now + wait,
+            error=error[:500],
+            failing_since=func.coalesce(Outbox.failing_since, now),
+        )
     )
 
 
@@ -118,4 +123,75 @@ def failed(s: Session, row_id: int, error: str) -> None:
         update(Outbox)
         .where(Outbox.id == row_id)
         .values(status=OutboxStatus.FAILED, error=error[:500])
+    )
+
+
+# Rows about the card (its updates, its thread) wait for it to be posted.
+NEEDS_CARD = (Target.CARD, Target.THREAD)
+
+
+def card_refused(s: Session, incident_id: int, *, since: bool = False) -> bool:
+    """Has Slack refused the incident's card for good (so far; with `since`, at any time,
+    even if it was posted after a retry)?"""
+    query = select(Event.id).where(
+        Event.incident_id == incident_id, Event.kind == EventKind.CARD_UNDELIVERED
+    )
+    if not since:
+        query = select(Outbox.id).where(
+            Outbox.incident_id == incident_id,
+            Outbox.what == OutboxKind.CARD_POST,
+            Outbox.status == OutboxStatus.FAILED,
+        )
+    return s.scalar(query.limit(1)) is not None
+
+
+def hold_for_card(s: Session, incident_id: int, *also: int) -> int:
+    """Park what waits for a refused card (its updates, its thread, the agent's confirmation):
+    retrying those every second would change nothing. `also`: rows to park with them."""
+    waiting = (Outbox.target.in_(NEEDS_CARD)) | (Outbox.what == OutboxKind.HANDED_OVER_DM)
+    return changed(
+        s,
+        update(Outbox)
+        .where(
+            Outbox.incident_id == incident_id,
+            Outbox.status == OutboxStatus.PENDING,
+            waiting | Outbox.id.in_(also),
+        )
+        .values(status=OutboxStatus.HELD),
+    )
+
+
+TROUBLED = (OutboxStatus.FAILED, OutboxStatus.HELD)
+
+
+def troubled(s: Session, now: datetime) -> list[Outbox]:
+    """Rows someone should look at: given up, held for a refused card, still failing, or left
+    "sending" by a sender that died. Oldest first."""
+    return list(
+        s.scalars(
+            select(Outbox)
+            .where(
+                or_(
+                    Outbox.status.in_(TROUBLED),
+                    (Outbox.status == OutboxStatus.PENDING) & Outbox.failing_since.is_not(None),
+                    (Outbox.status == OutboxStatus.SENDING) & (Outbox.lease_until < now),
+                )
+            )
+            .order_by(Outbox.id)
+        )
+    )
+
+
+def requeue(s: Session, row_ids: list[int], now: datetime) -> int:
+    """Try these rows again now, from a clean slate of failures (not of attempts: an earlier
+    attempt may have reached Slack, and the sender looks for it before posting again)."""
+    return changed(
+        s,
+        update(Outbox)
+        .where(
+            Outbox.id.in_(row_ids),
+            Outbox.status.in_(TROUBLED)
+            | ((Outbox.status == OutboxStatus.PENDING) & Outbox.failing_since.is_not(None)),
+        )
+        .values(status=OutboxStatus.PENDING, next_attempt_at=now, failing_since=None, error=""),
     )

@@ -11,12 +11,17 @@ from bot.slack.deps import Deps
 from bot.slack.ids import ACTION, Action, Callback
 from bot.slack.metadata import Metadata
 from bot.slack.mrkdwn import SLACK, escape
+from bot.slack.opening import open_form
 from bot.slack.ownership import card
 from bot.slack.responses import answer, ephemeral, finish, refusal_text, value_of
 from handover.comms.notices import Notices, security_suspected
+from handover.comms.templates import STATES
 from handover.outcomes import Outcome, Refusal
 from handover.ownership.controls import Control
-from handover.vocabulary import NoticeKind
+from handover.vocabulary import NoticeKind, StakeholderState
+
+# Where things stand, as the Draft update form offers it (the words a timeline line shows).
+UPDATE_STATES = tuple(state for state in STATES if state != StakeholderState.RESOLVED)
 
 
 def summary_text(notices: Notices, incident) -> str:
@@ -81,7 +86,7 @@ def register(app: App, deps: Deps) -> None:
             owner = f"<@{incident.owner_id}>" if incident.owner_id else policy.who()
             ephemeral(respond, f"Only {owner} can edit the comms of *{incident.reference}*.")
             return
-        client.views_open(trigger_id=body["trigger_id"], view=views.edit_modal(notice))
+        open_form(client, failures, body, views.edit_modal(notice), respond)
 
     @app.view_submission(Callback.NOTICE_EDIT)
     def edit_submitted(ack: Ack, body: dict, view: dict) -> None:
@@ -102,12 +107,15 @@ def register(app: App, deps: Deps) -> None:
             return
         incident = allowed.incident
         view = views.draft_update_modal(incident, notices.last_doing(incident.id))
-        client.views_open(trigger_id=body["trigger_id"], view=view)
+        open_form(client, failures, body, view, respond)
 
     @app.view_submission(Callback.DRAFT_UPDATE)
     def draft_update_submitted(ack: Ack, body: dict, view: dict) -> None:
         values = view["state"]["values"]
         state = (values["state"][ACTION].get("selected_option") or {}).get("value")
+        if state is not None and state not in UPDATE_STATES:  # only a forged view sends one
+            ack(response_action="errors", errors={"state": "Choose where things stand."})
+            return
         outcome = notices.request(
             Metadata.of(view).incident_id(),
             body["user"]["id"],

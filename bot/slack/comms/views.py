@@ -20,7 +20,8 @@ from slack_sdk.models.views import View
 from bot.slack.blocks import button, md
 from bot.slack.ids import ACTION, Action, Callback
 from bot.slack.metadata import Metadata
-from bot.slack.mrkdwn import SECTION_LIMIT, slack_time, truncate
+from bot.slack.mrkdwn import SECTION_LIMIT, escape, slack_time, truncate
+from bot.slack.refusal_words import refusal_in_words
 from handover.comms.notices import security_suspected
 from handover.comms.templates import STATES
 from handover.models import Incident, Notice
@@ -98,6 +99,13 @@ def draft_message(notice: Notice, incident: Incident, settings: Settings) -> tup
         )
     elif notice.status == NoticeStatus.SUPERSEDED:
         status = f":fast_forward: *Superseded* by a newer draft of the {kind} (below)."
+    elif notice.status == NoticeStatus.PUBLISHING:
+        status = f":hourglass_flowing_sand: *Sending the {kind}* to <#{notice.channel}>…"
+    elif notice.publish_error:
+        status = (
+            f":x: *Draft {kind} NOT sent*: Slack refused it "
+            f"({refusal_in_words(notice.publish_error)}). Fix the cause, then press *Send* again."
+        )
     else:
         status = (
             f":memo: *Draft {kind}* for {incident.reference}: check it, edit it if "
@@ -121,18 +129,12 @@ def draft_message(notice: Notice, incident: Incident, settings: Settings) -> tup
     blocks.append(SectionBlock(text=md(f"*Subject:* {notice.subject}")))
     blocks.extend(body_sections(notice.body_mrkdwn))
     if notice.changes and notice.kind == NoticeKind.UPDATE:
-        blocks.append(
-            ContextBlock(
-                elements=[
-                    md(
-                        "Changed since the last notice: "
-                        + "; ".join(
-                            f"{c['label']}: {c['before']} → {c['after']}" for c in notice.changes
-                        )
-                    )
-                ]
-            )
+        # The changes are plain words from the record (a workaround as typed): escaped here.
+        changed = "; ".join(
+            f"{escape(str(c['label']))}: {escape(str(c['before']))} → {escape(str(c['after']))}"
+            for c in notice.changes
         )
+        blocks.append(ContextBlock(elements=[md(f"Changed since the last notice: {changed}")]))
     if notice.status == NoticeStatus.DRAFT:
         blocks.append(
             ActionsBlock(

@@ -4,19 +4,18 @@ steps (saved at each one; closing the modal loses nothing)."""
 from __future__ import annotations
 
 import contextlib
-import logging
 
 from slack_bolt import Ack, App, BoltRequest, Respond
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 
 from bot.slack.comms.listeners import summary_text
 from bot.slack.deps import Deps, Services
 from bot.slack.errors import notice_view
-from bot.slack.ids import COMMAND, Callback
+from bot.slack.ids import ACTION, COMMAND, Callback
 from bot.slack.intake import modal
 from bot.slack.metadata import Metadata
 from bot.slack.mrkdwn import escape
+from bot.slack.opening import open_form
 from bot.slack.ownership import card
 from bot.slack.ownership.timeline_text import timeline_text
 from handover.checklist.definition import Step, step
@@ -24,8 +23,6 @@ from handover.clock.timeline import timeline
 from handover.handovers import Handovers, NotFound
 from handover.settings import Settings
 from handover.times import humanize, utcnow
-
-log = logging.getLogger(__name__)
 
 READ_ONLY = ("help", "status", "summary", "timeline")  # safe to answer again on Slack's retry
 HELP = f"""*{COMMAND}*: hand a major incident over to the incident managers.
@@ -37,6 +34,10 @@ HELP = f"""*{COMMAND}*: hand a major incident over to the incident managers.
 • `{COMMAND} help`: this message.
 Only what is broken and what users see are required. "Unknown" is always a fine answer: \
 hand over fast, the incident manager fills the gaps."""
+NOT_OPENED = (
+    "Slack could not open the checklist just now. Your handover is saved: "
+    f"type `{COMMAND} resume` to carry on."
+)
 RETRIED = (
     "Slack sent this command again after a delay, so Baton started nothing new. If no form "
     f"opened, `{COMMAND} resume` brings your handover back."
@@ -86,20 +87,8 @@ def register_command(app: App, deps: Deps) -> None:
                 user, command.get("team_id", ""), command.get("channel_id", ""), headline=text
             )
         # views.open first: the trigger_id lives for 3 seconds.
-        try:
-            client.views_open(
-                trigger_id=command["trigger_id"],
-                view=modal.draft_view(draft, settings.org),
-            )
-        except SlackApiError as exc:
-            error = str(exc.response.get("error") or exc.response.status_code)
-            failures.metrics.slack_errors.labels(error).inc()
-            log.warning("views.open failed: %s", error, exc_info=exc)
-            respond(
-                text=f"Slack could not open the checklist just now. Your handover is saved: "
-                f"type `{COMMAND} resume` to carry on.",
-                response_type="ephemeral",
-            )
+        view = modal.draft_view(draft, settings.org)
+        open_form(client, failures, command, view, respond, words=lambda error: NOT_OPENED)
 
 
 def _about(word: str, reference: str, services: Services, settings: Settings) -> str:
@@ -150,6 +139,12 @@ def register_checklist(app: App, deps: Deps) -> None:
             response_action="update",
             view=modal.step_view(nxt, outcome.draft.id, outcome.draft.answers, org, review=review),
         )
+
+    @app.options(ACTION)
+    def suggest(ack: Ack, body: dict) -> None:
+        """A type-ahead menu (a catalogue of more than 100 entries) asks for its options: in
+        the checklist and in Fill a gap alike, by the field's block id."""
+        ack(options=modal.suggestions(body.get("block_id"), body.get("value"), org))
 
     @app.view_closed(Callback.HANDOVER_STEP)
     @failures.after_ack

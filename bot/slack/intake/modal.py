@@ -2,6 +2,9 @@
 
 Block ids are `f:<field>` for a field's main input and `f:<field>:<part>` for its companions
 (a time's flags, a yes-answer's detail, a priority's reason); every action id is `v`.
+
+A choice with more than Slack's 100 options (a large service catalogue) is a type-ahead menu
+(external_select) whose options Baton answers with `suggestions` (a block_suggestion request).
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ from slack_sdk.models.blocks import (
     CheckboxesElement,
     DateTimePickerElement,
     DividerBlock,
+    ExternalDataMultiSelectElement,
+    ExternalDataSelectElement,
     InputBlock,
     MarkdownTextObject,
     Option,
@@ -28,10 +33,11 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot.slack.blocks import BAND_DOT
-from bot.slack.ids import ACTION, Callback
+from bot.slack.ids import ACTION, ENGAGE_GROUPS, Callback
 from bot.slack.metadata import Metadata
-from bot.slack.mrkdwn import ERROR_LIMIT, escape, truncate
+from bot.slack.mrkdwn import ERROR_LIMIT, OPTION_TEXT_LIMIT, OPTIONS_LIMIT, escape, truncate
 from handover.checklist.definition import (
+    FIELDS,
     STEP_IDS,
     UNKNOWN,
     Field,
@@ -50,6 +56,14 @@ DATETIME_FLAGS = {"approximate": "Approximate", UNKNOWN: "Not known", "none": ""
 TRISTATE = (("yes", "Yes"), ("no", "No"), (UNKNOWN, "Unknown"))
 DETAIL_LENGTH = 500  # a yes-answer's detail, a priority's reason
 REFS_LENGTH = 1000
+# The companions of a field's main input, by kind: the parts of its block ids (see block_id).
+PARTS: dict[Kind, tuple[str, ...]] = {
+    Kind.DATETIME: ("flags",),
+    Kind.TRISTATE: ("detail",),
+    Kind.PRIORITY: ("reason",),
+}
+# Choices Slack's type-ahead always offers first, where the field has them.
+ALWAYS_OFFERED = ("all", UNKNOWN)
 
 
 def block_id(field_id: str, part: str = "") -> str:
@@ -57,7 +71,7 @@ def block_id(field_id: str, part: str = "") -> str:
 
 
 def _option(option_id: str, label: str) -> Option:
-    return Option(value=option_id, label=label[:75])
+    return Option(value=option_id, label=label[:OPTION_TEXT_LIMIT])
 
 
 def _prefill(text: Any, max_length: int) -> str | None:
@@ -135,26 +149,61 @@ def _text_models(f: Field, value: Any, choices: tuple[ChecklistOption, ...]) -> 
 def _choice_models(f: Field, value: Any, choices: tuple[ChecklistOption, ...]) -> list:
     opts = [_option(o.id, o.label) for o in choices]
     by_id = {o.value: o for o in opts}
-    element = StaticSelectElement(
-        action_id=ACTION,
-        options=opts,
-        placeholder="Choose",
-        initial_option=by_id.get(value) if value else None,
-    )
+    initial = by_id.get(value) if value else None
+    element: Any
+    if len(opts) > OPTIONS_LIMIT:  # Slack refuses a static menu of more: type-ahead instead
+        element = ExternalDataSelectElement(
+            action_id=ACTION,
+            placeholder="Type to search",
+            min_query_length=0,
+            initial_option=initial,
+        )
+    else:
+        element = StaticSelectElement(
+            action_id=ACTION, options=opts, placeholder="Choose", initial_option=initial
+        )
     return [_main_input(f, element)]
 
 
 def _multi_models(f: Field, value: Any, choices: tuple[ChecklistOption, ...]) -> list:
     opts = [_option(o.id, o.label) for o in choices]
     by_id = {o.value: o for o in opts}
-    initial = [by_id[v] for v in (value or []) if v in by_id]
-    element = StaticMultiSelectElement(
-        action_id=ACTION,
-        options=opts,
-        placeholder="Choose one or more",
-        initial_options=initial or None,
-    )
+    # The saved choices are shown as chosen, so a resumed draft keeps them (type-ahead too).
+    initial = [by_id[v] for v in (value or []) if v in by_id] or None
+    element: Any
+    if len(opts) > OPTIONS_LIMIT:  # Slack refuses a static menu of more: type-ahead instead
+        element = ExternalDataMultiSelectElement(
+            action_id=ACTION,
+            placeholder="Type to search",
+            min_query_length=0,
+            initial_options=initial,
+        )
+    else:
+        element = StaticMultiSelectElement(
+            action_id=ACTION,
+            options=opts,
+            placeholder="Choose one or more",
+            initial_options=initial,
+        )
     return [_main_input(f, element)]
+
+
+def suggestions(block: Any, query: Any, org: OrgConfig) -> list[dict]:
+    """The options of a type-ahead menu (a block_suggestion request for block `f:<field>`):
+    "All" and "Unknown" first where the field offers them, then the entries whose words
+    contain what was typed, in any case; at most Slack's 100."""
+    typed = str(query or "").strip().casefold()
+    if block == ENGAGE_GROUPS:  # the Engage form: resolver groups, nothing else
+        groups = [g for g in org.resolver_groups if typed in g.casefold()]
+        return [_option(g, g).to_dict() for g in groups[:OPTIONS_LIMIT]]
+    field_id = block[2:] if isinstance(block, str) and block.startswith("f:") else ""
+    f = FIELDS.get(field_id)
+    if f is None or f.kind not in (Kind.CHOICE, Kind.MULTI):
+        return []
+    choices = options_for(f, org)
+    always = [o for o in choices if o.id in ALWAYS_OFFERED]
+    matching = [o for o in choices if o.id not in ALWAYS_OFFERED and typed in o.label.casefold()]
+    return [_option(o.id, o.label).to_dict() for o in [*always, *matching][:OPTIONS_LIMIT]]
 
 
 def _datetime_models(f: Field, value: Any, choices: tuple[ChecklistOption, ...]) -> list:
@@ -297,10 +346,10 @@ def step_view(
     blocks: list = [
         {"type": "context", "elements": [{"type": "mrkdwn", "text": header, "verbatim": True}]}
     ]
-    if notice:
+    if notice:  # plain words, which may quote what was typed (a bad ticket reference)
         blocks.append(
             SectionBlock(
-                text=MarkdownTextObject(text=truncate(f":warning: {notice}"), verbatim=True)
+                text=MarkdownTextObject(text=truncate(f":warning: {escape(notice)}"), verbatim=True)
             )
         )
     if review is not None:
@@ -391,9 +440,24 @@ _READERS: dict[Kind, Callable[[Field, dict[str, Any]], Any]] = {
 }
 
 
-def read_state(the_step: Step, state_values: dict[str, Any]) -> dict[str, Any]:
-    """The raw answers of one step from a view's `state.values` (see answers.parse)."""
-    return {f.id: _READERS[f.kind](f, state_values) for f in the_step.fields}
+def _sent(f: Field, state_values: dict[str, Any]) -> bool:
+    """Whether the view's state has any block of `f` at all."""
+    parts = ("", *PARTS.get(f.kind, ()))
+    return any(block_id(f.id, part) in state_values for part in parts)
+
+
+def read_state(the_step: Step, state_values: Any) -> dict[str, Any]:
+    """The raw answers of one step from a view's `state.values` (see answers.parse).
+
+    Only the fields whose blocks are in the state: an absent block means "not sent", never
+    "cleared". Slack sends every input block on submission (empty ones with a null value),
+    but a view_closed may come with no state at all: nothing saved may be wiped by it.
+    """
+    if not isinstance(state_values, dict):
+        return {}
+    return {
+        f.id: _READERS[f.kind](f, state_values) for f in the_step.fields if _sent(f, state_values)
+    }
 
 
 def error_blocks(errors: dict[str, str]) -> dict[str, str]:
@@ -403,12 +467,14 @@ def error_blocks(errors: dict[str, str]) -> dict[str, str]:
 
 
 def confirmation_view(reference: str, channel: str, first_phase: str) -> dict:
+    # Not "the managers have it": the card is on its way, and Slack may refuse it. The agent
+    # is told by direct message the moment it is posted, or what to do if it cannot be.
     text = (
-        f"*Handed over as {reference}.* The incident managers have it now in <#{channel}>, "
-        f"and the {first_phase} clock of the first phase has started.\n\n"
-        "What happens next: a manager accepts it and may call you if a phone number was "
-        "given. You will get a message when it is accepted. Keep taking calls and note "
-        "anything new in the ticket."
+        f"*Handing over as {reference}.* Baton is posting it to the incident managers in "
+        f"<#{channel}> now, and the {first_phase} clock of the first phase has started.\n\n"
+        "You will get a direct message the moment they have it (or, if Slack refuses, what "
+        "to do instead), and another when a manager accepts it. They may call you if a "
+        "phone number was given. Keep taking calls and note anything new in the ticket."
     )
     return View(
         type="modal",

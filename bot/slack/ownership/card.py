@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from slack_sdk.models.blocks import (
     ActionsBlock,
@@ -80,6 +80,18 @@ def objectives_line(incident: Incident) -> str:
     return " · ".join(parts)
 
 
+def late_line(incident: Incident) -> str:
+    """A card that reached the managers late says so on itself, and by how much."""
+    if incident.card_late_by_s is None:
+        return ""
+    late = humanize(timedelta(seconds=incident.card_late_by_s))
+    return (
+        f":warning: *Posted late:* handed over {slack_time(incident.handed_over_at)}, it "
+        f"reached this channel {late} later, because Slack refused it first. The agent was "
+        "told to call you."
+    )
+
+
 def quality_line(incident: Incident, handed_over: Quality) -> str:
     """The score as handed over counts for training; what is still open is what to fill."""
     line = (
@@ -143,6 +155,9 @@ def card(incident: Incident, settings: Settings, now: datetime) -> tuple[str, li
         SectionBlock(fields=[_field(label, value) for label, value in c.follow_up]),
         ContextBlock(elements=[md(quality_line(incident, c.quality))]),
     ]
+    late = late_line(incident)
+    if late:
+        blocks.insert(1, SectionBlock(text=md(late)))
     if incident.status == IncidentStatus.CLOSED:
         durations = " · ".join(
             f"{label} {humanize(d) if d is not None else 'not reached'}"

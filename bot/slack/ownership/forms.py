@@ -7,6 +7,7 @@ import time
 
 from slack_sdk.models.blocks import (
     DateTimePickerElement,
+    ExternalDataMultiSelectElement,
     InputBlock,
     Option,
     PlainTextInputElement,
@@ -16,9 +17,10 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from bot.slack.ids import ACTION, Callback
+from bot.slack.ids import ACTION, ENGAGE_GROUPS, Callback
 from bot.slack.intake.modal import field_blocks
 from bot.slack.metadata import Metadata
+from bot.slack.mrkdwn import OPTIONS_LIMIT
 from handover.checklist.definition import FIELDS, STEPS, Kind
 from handover.checklist.quality import assess
 from handover.models import Incident
@@ -43,15 +45,24 @@ def engage_form(incident: Incident, channel: str, settings: Settings) -> dict:
     chosen = incident.trgs or [
         g for g in incident.answers.get("resolver_groups") or [] if g in groups
     ]
-    initial = [o for o in options if o.value in chosen]
-    element = StaticMultiSelectElement(
-        action_id=ACTION, options=options, initial_options=initial or None
-    )
+    initial = [o for o in options if o.value in chosen] or None
+    element: StaticMultiSelectElement | ExternalDataMultiSelectElement
+    if len(options) > OPTIONS_LIMIT:  # Slack refuses a static menu of more: type-ahead
+        element = ExternalDataMultiSelectElement(
+            action_id=ACTION,
+            placeholder="Type to search",
+            min_query_length=0,
+            initial_options=initial,
+        )
+    else:
+        element = StaticMultiSelectElement(
+            action_id=ACTION, options=options, initial_options=initial
+        )
     return _modal(
         Callback.ENGAGE,
         "Engage resolver groups",
         "Record",
-        [InputBlock(block_id="groups", label="Groups engaged", element=element)],
+        [InputBlock(block_id=ENGAGE_GROUPS, label="Groups engaged", element=element)],
         Metadata(incident=incident.id, channel=channel),
     )
 

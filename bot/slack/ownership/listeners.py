@@ -10,15 +10,16 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
 from bot.slack.deps import Deps
-from bot.slack.ids import ACTION, Action, Callback
+from bot.slack.ids import ACTION, ENGAGE_GROUPS, Action, Callback
 from bot.slack.intake.modal import block_id, read_state
 from bot.slack.metadata import Metadata
+from bot.slack.opening import open_form
 from bot.slack.ownership import forms
 from bot.slack.responses import answer, ephemeral, finish, refusal_text, value_of
 from handover.checklist.definition import FIELDS, Step
 from handover.models import Incident
 from handover.ownership.controls import Control
-from handover.settings import Settings
+from handover.settings import USER_ID, Settings
 
 Form = Callable[[Incident, str, Settings], dict]
 # What the clicker wanted to do, in their words (for a refusal), and the form it opens.
@@ -71,19 +72,20 @@ def register(app: App, deps: Deps) -> None:
             return
         channel = body.get("channel", {}).get("id", "")
         view = form(allowed.incident, channel, deps.settings)
-        client.views_open(trigger_id=body["trigger_id"], view=view)
+        open_form(client, failures, body, view, respond)
 
     @app.view_submission(Callback.ENGAGE)
     def engage_submitted(ack: Ack, body: dict, view: dict) -> None:
-        groups = [o["value"] for o in _value(view, "groups").get("selected_options") or []]
+        groups = [o["value"] for o in _value(view, ENGAGE_GROUPS).get("selected_options") or []]
         incident_id = Metadata.of(view).incident_id()
         outcome = incidents.engage(incident_id, body["user"]["id"], groups)
-        finish(ack, outcome, "groups", "engage resolver groups")
+        finish(ack, outcome, ENGAGE_GROUPS, "engage resolver groups")
 
     @app.view_submission(Callback.HAND_ON)
     def hand_on_submitted(ack: Ack, body: dict, view: dict) -> None:
         new_owner = _value(view, "owner").get("selected_user") or ""
-        if not new_owner:
+        if not isinstance(new_owner, str) or not USER_ID.match(new_owner):
+            # Slack's user menu sends a user ID, which the thread and the DM mention.
             ack(response_action="errors", errors={"owner": "Choose who takes it over."})
             return
         incident_id = Metadata.of(view).incident_id()
@@ -119,5 +121,8 @@ def register(app: App, deps: Deps) -> None:
         meta = Metadata.of(view)
         f = FIELDS[meta.field or ""]
         raw = read_state(Step("gap", "", (f,)), view["state"]["values"])
-        outcome = incidents.fill_gap(meta.incident_id(), body["user"]["id"], f.id, raw.get(f.id))
+        if f.id not in raw:  # Slack always sends the field's input: only a forged view lacks it
+            ack(response_action="errors", errors={block_id(f.id): "Please fill this in."})
+            return
+        outcome = incidents.fill_gap(meta.incident_id(), body["user"]["id"], f.id, raw[f.id])
         finish(ack, outcome, block_id(f.id), "fill a gap")

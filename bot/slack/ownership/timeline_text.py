@@ -6,13 +6,18 @@ from datetime import timedelta
 
 from bot.slack.mrkdwn import escape, slack_time
 from handover.clock.timeline import (
+    CardLate,
+    CardUndelivered,
     GapFilled,
     HandedOn,
+    MessageUndelivered,
+    NoticeUndelivered,
     StateChanged,
     StoodDown,
     TimelineEntry,
     TrgsEngaged,
 )
+from handover.comms.templates import STATES
 from handover.models import Incident
 from handover.times import humanize
 from handover.vocabulary import EventKind
@@ -37,6 +42,10 @@ EVENT_WORDS: dict[EventKind, str] = {
     EventKind.RESOLVED: "marked it resolved",
     EventKind.CLOSED: "closed it",
     EventKind.DENIED: "was refused an action (not the owner)",
+    EventKind.CARD_UNDELIVERED: "could not post the card: the managers did not get it",
+    EventKind.CARD_LATE: "posted the card, late",
+    EventKind.NOTICE_UNDELIVERED: "could not publish a notice: not sent",
+    EventKind.MESSAGE_UNDELIVERED: "gave up on a message",
 }
 
 
@@ -64,6 +73,11 @@ def exception_report_text(report: dict) -> str:
     return "\n".join(lines)
 
 
+def _state(state: str) -> str:
+    """A stakeholder state in the words stakeholders read (escaped: it came in a payload)."""
+    return escape(STATES.get(state, state))
+
+
 def _words(entry: TimelineEntry) -> str:
     words = EVENT_WORDS[entry.kind]
     detail = entry.detail
@@ -74,9 +88,13 @@ def _words(entry: TimelineEntry) -> str:
     elif isinstance(detail, GapFilled):
         words += f": {detail.label.lower()}"
     elif isinstance(detail, StateChanged):
-        words += f": {detail.before} → {detail.after}"
+        words += f": {_state(detail.before)} → {_state(detail.after)}"
     elif isinstance(detail, StoodDown):
         words += f": {escape(detail.reason)}"
+    elif isinstance(detail, CardUndelivered | NoticeUndelivered | MessageUndelivered):
+        words += f" (`{detail.error}`)"
+    elif isinstance(detail, CardLate):
+        words += f" by {humanize(timedelta(seconds=detail.late_by_s))}"
     return words
 
 

@@ -63,6 +63,42 @@ def health_app(
     return application
 
 
+def with_preflight(application: Callable, reasons: Callable[[], list[str]]) -> Callable:
+    """`GET /healthz` also says what the Slack preflight found (bot/slack/preflight.py):
+    `{"status": "degraded", "reasons": [...]}` while a configured channel or the token cannot
+    be used. `reasons` only reads the latest findings: a probe never waits for Slack.
+
+    Degraded is 200, not 503. A probe that sees 503 restarts the process or takes it out of
+    the load balancer, and neither helps: a restart does not invite Baton to a channel, and
+    out of rotation it would stop serving what still works (the checklist, the other
+    channels, DMs) for every replica at once, since they share the configuration. 503 stays
+    for what a probe can act on: this process's database or WebSocket. Alert on the body, or
+    on `baton_channel_ok` in /metrics."""
+
+    def wrapped(environ: dict, start_response: Callable) -> Iterable[bytes]:
+        found = reasons() if environ.get("PATH_INFO") == HEALTH_PATH else []
+        if not found:
+            return application(environ, start_response)
+        answered: list[str] = []
+
+        def capture(status: str, headers: list, exc_info=None) -> Callable:
+            answered.append(status)
+            if status.startswith("200"):
+                return lambda data: None  # held back: the degraded answer replaces it
+            return start_response(status, headers, exc_info)
+
+        inner = b"".join(application(environ, capture))
+        if not answered or not answered[0].startswith("200"):
+            return [inner]  # already answered: the database or the WebSocket is down
+        body = json.dumps({"status": "degraded", "reasons": found}).encode()
+        start_response(
+            "200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
+        )
+        return [body]
+
+    return wrapped
+
+
 def wsgi_app(app: App, db: Database, metrics: Metrics, replays: ReplayGuard) -> Callable:
     """`POST /slack/events` for Slack (signature-checked by bolt, replays refused), `GET
     /healthz` for probes, `GET /metrics` for Prometheus."""

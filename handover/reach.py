@@ -1,0 +1,157 @@
+"""Whether what Baton says reaches people (docs/architecture.md, "When Slack refuses").
+
+A message Slack refuses for good is an event, not a log line: it lands on the incident's
+timeline and is said to someone who can act. The card refused: the agent is told at once that
+the managers do NOT have it, and `escalate_to` gets the essentials; what waits for the card is
+held. A notice refused: it is not counted as sent, and whoever pressed Send is told. Anything
+else: recorded and counted. `baton outbox retry` sends it all again once the cause is fixed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+
+from handover.clock.timeline import CardLate, CardUndelivered, MessageUndelivered, record_event
+from handover.comms import notices
+from handover.intents import CardUndeliveredAlert, CardUndeliveredDm
+from handover.models import Incident, Outbox
+from handover.settings import Settings
+from handover.store import outbox
+from handover.store.db import Database
+from handover.times import utcnow
+from handover.vocabulary import OutboxKind, OutboxStatus, Target
+
+
+@dataclass(frozen=True)
+class Retried:
+    requeued: list[int]
+    # Rows whose remedy is in Slack, not here: a refused notice is sent again with its Send.
+    left: dict[int, str]
+
+
+class Reach:
+    def __init__(self, db: Database, settings: Settings, now: Callable[[], datetime] = utcnow):
+        self.db = db
+        self.settings = settings
+        self.now = now
+
+    def give_up_after(self, what: str) -> timedelta:
+        """How long a message may keep failing (retryably) before someone must be told."""
+        org = self.settings.org
+        return org.card_retry_for if what == OutboxKind.CARD_POST else org.retry_for
+
+    def late_by(self, incident_id: int) -> int | None:
+        """Seconds since the handover, for a card Slack refused before; None for one on time."""
+        with self.db.session() as s:
+            if not outbox.card_refused(s, incident_id, since=True):
+                return None
+            incident = s.get_one(Incident, incident_id)
+            return int((self.now() - incident.handed_over_at).total_seconds())
+
+    def card_posted(self, incident_id: int, ts: str, late_by: int | None) -> None:
+        """The card is in the managers' channel (late by `late_by` seconds, after a refusal)."""
+        with self.db.session() as s:
+            incident = s.get_one(Incident, incident_id)
+            incident.card_ts, incident.card_late_by_s = ts, late_by
+            if late_by is not None:
+                detail = CardLate(late_by_s=late_by)
+                record_event(s, incident, "baton", detail, self.now(), card=False)
+
+    def give_up(self, row_id: int, error: str) -> None:
+        """The row will not be delivered: mark it failed and tell who must know."""
+        with self.db.session() as s:
+            row = s.get_one(Outbox, row_id)
+            outbox.failed(s, row.id, error)
+            incident = s.get(Incident, row.incident_id) if row.incident_id else None
+            if incident is None:
+                return
+            now = self.now()
+            if row.what == OutboxKind.CARD_POST:
+                self._card_refused(s, incident, error, now)
+            elif row.what == OutboxKind.NOTICE_PUBLISH:
+                notices.publish_refused(s, row.params["notice_id"], error, now)
+            else:
+                detail = MessageUndelivered(what=row.what, target=row.target, error=error)
+                record_event(s, incident, "baton", detail, now, card=False)
+
+    def hold(self, row_id: int, incident_id: int) -> bool:
+        """Park the row if it waits for a card Slack refused; False when the card may still
+        come (it is on its way)."""
+        with self.db.session() as s:
+            if not outbox.card_refused(s, incident_id):
+                return False
+            outbox.hold_for_card(s, incident_id, row_id)
+            return True
+
+    def _card_refused(self, s: Session, incident: Incident, error: str, now: datetime) -> None:
+        channel = incident.mim_channel
+        record_event(
+            s, incident, "baton", CardUndelivered(channel=channel, error=error), now, card=False
+        )
+        outbox.hold_for_card(s, incident.id)
+        escalate_to = self.settings.org.escalate_to
+        stamp = now.timestamp()  # refused again after a retry: they are told again
+        told = CardUndeliveredDm(
+            user=incident.reporter_id, channel=channel, error=error, escalated_to=escalate_to
+        )
+        _tell(s, incident, f"dm:{incident.id}:card_undelivered:{stamp}", told, now)
+        if escalate_to:
+            alert = CardUndeliveredAlert(user=escalate_to, channel=channel, error=error)
+            _tell(s, incident, f"dm:{incident.id}:card_alert:{stamp}", alert, now)
+
+    # `baton outbox` ---------------------------------------------------------------------
+
+    def troubled(self) -> list[tuple[Outbox, Incident | None]]:
+        with self.db.session() as s:
+            rows = outbox.troubled(s, self.now())
+            return [
+                (row, s.get(Incident, row.incident_id) if row.incident_id else None) for row in rows
+            ]
+
+    def retry(self, row_ids: list[int] | None) -> Retried:
+        """Queue the rows again (None: every troubled row). A card's retry releases what was
+        held for it."""
+        with self.db.session() as s:
+            now = self.now()
+            rows = outbox.troubled(s, now)
+            if row_ids is not None:
+                wanted = set(row_ids)
+                rows = [row for row in rows if row.id in wanted]
+            left = {
+                row.id: "a refused stakeholder notice: press Send on its draft again"
+                for row in rows
+                if row.what == OutboxKind.NOTICE_PUBLISH and row.status == OutboxStatus.FAILED
+            }
+            ids = [row.id for row in rows if row.id not in left]
+            cards = {row.incident_id for row in rows if row.what == OutboxKind.CARD_POST}
+            if cards:
+                held = s.scalars(
+                    update(Outbox)
+                    .where(Outbox.incident_id.in_(cards), Outbox.status == OutboxStatus.HELD)
+                    .values(status=OutboxStatus.PENDING, next_attempt_at=now)
+                    .returning(Outbox.id)
+                )
+                ids += [i for i in held if i not in ids]
+            outbox.requeue(s, ids, now)
+            s.info["outbox"] = True  # wake the sender of this process, if it is one
+            return Retried(sorted(ids), left)
+
+
+def _tell(
+    s: Session,
+    incident: Incident,
+    key: str,
+    dm: CardUndeliveredDm | CardUndeliveredAlert,
+    now: datetime,
+) -> None:
+    what = (
+        OutboxKind.CARD_UNDELIVERED_DM
+        if isinstance(dm, CardUndeliveredDm)
+        else OutboxKind.CARD_UNDELIVERED_ALERT
+    )
+    outbox.enqueue(s, key, what, Target.DM, incident_id=incident.id, params=dm.to_json(), now=now)
