@@ -1,1 +1,3 @@
-"""Baton's Slack adapter: the bolt App, its listeners, Block Kit views and the runners."""
+"""Baton's front ends: `slack/` (the bolt App, its listeners by concept, Block Kit, delivery to
+Slack) and `terminal/` (the drill, the report, the outbox), plus the `baton` command and runtime.
+"""

@@ -12,6 +12,7 @@ from datetime import timedelta
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.metrics import Metrics
 from bot.slack import outbox_text
@@ -151,6 +152,10 @@ class Deliverer:
             self.metrics.slack_errors.labels(error).inc()
             self._retry(row, error)
             return
+        except SQLAlchemyError:
+            # The database, not the message: the row stays claimed and is tried again when its
+            # lease runs out (looking first for what may have been posted).
+            raise
         except Exception as exc:  # rendering it failed: trying again would fail the same way
             log.exception("outbox row %s (%s) could not be sent", row.id, row.what)
             self._give_up(row, f"{type(exc).__name__}: {exc}"[:200])
