@@ -14,8 +14,16 @@ from handover.vocabulary import EventKind, OutboxKind
 
 @dataclass(frozen=True, kw_only=True)
 class PhaseReminder(Late):
-    open: list[str]  # the objectives still open
+    open: list[str]  # the objectives still open, in words
     ends_at: str
+    notice_out: bool = True  # False: the initial notice has not gone out yet (said first)
+
+
+@dataclass(frozen=True, kw_only=True)
+class InitialNoticeNudge(Payload):
+    """After the first phase: the initial notice has still not gone out."""
+
+    since_s: int  # since the handover
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -36,6 +44,27 @@ class HandedOverDm(DirectMessage):
 @dataclass(frozen=True, kw_only=True)
 class AcceptedDm(DirectMessage):
     owner: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class PhaseMissedDm(DirectMessage):
+    """To the owner: the first phase ended with objectives still open."""
+
+    missing: list[str]
+
+
+@dataclass(frozen=True, kw_only=True)
+class InitialNoticeDm(DirectMessage):
+    """To the agent: the initial notice as stakeholders received it, to read out to callers."""
+
+    channel: str
+    subject: str  # mrkdwn, escaped when it was rendered
+    body: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ResolvedDm(DirectMessage):
+    resolved_at: str
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -98,6 +127,10 @@ INTENTS: dict[OutboxKind, type[Payload]] = {
     OutboxKind.CARD_UNDELIVERED_DM: CardUndeliveredDm,
     OutboxKind.CARD_UNDELIVERED_ALERT: CardUndeliveredAlert,
     OutboxKind.NOTICE_UNDELIVERED_LINE: NoticeUndeliveredLine,
+    OutboxKind.INITIAL_NOTICE_NUDGE: InitialNoticeNudge,
+    OutboxKind.PHASE_MISSED_DM: PhaseMissedDm,
+    OutboxKind.INITIAL_NOTICE_DM: InitialNoticeDm,
+    OutboxKind.RESOLVED_DM: ResolvedDm,
 }
 
 

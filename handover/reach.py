@@ -10,13 +10,19 @@ else: recorded and counted. `baton outbox retry` sends it all again once the cau
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from handover.clock.timeline import CardLate, CardUndelivered, MessageUndelivered, record_event
+from handover.clock.timeline import (
+    CardLate,
+    CardUndelivered,
+    MessageUndelivered,
+    record_event,
+    tell,
+)
 from handover.comms import notices
 from handover.intents import CardUndeliveredAlert, CardUndeliveredDm
 from handover.models import Incident, Outbox
@@ -24,14 +30,21 @@ from handover.settings import Settings
 from handover.store import outbox
 from handover.store.db import Database
 from handover.times import utcnow
-from handover.vocabulary import OutboxKind, OutboxStatus, Target
+from handover.vocabulary import OutboxKind, OutboxStatus
 
 
 @dataclass(frozen=True)
 class Retried:
     requeued: list[int]
     # Rows whose remedy is in Slack, not here: a refused notice is sent again with its Send.
+    # Or not needed: a row left mid-send is tried again by itself.
     left: dict[int, str]
+    # Rows that would say what is no longer true: never sent (outbox.drop).
+    dropped: list[int] = field(default_factory=list)
+
+
+# What says the card did not reach the managers: true only while the card stays refused.
+CARD_MISSING = (OutboxKind.CARD_UNDELIVERED_DM, OutboxKind.CARD_UNDELIVERED_ALERT)
 
 
 class Reach:
@@ -62,14 +75,17 @@ class Reach:
                 detail = CardLate(late_by_s=late_by)
                 record_event(s, incident, "baton", detail, self.now(), card=False)
 
-    def give_up(self, row_id: int, error: str) -> None:
-        """The row will not be delivered: mark it failed and tell who must know."""
+    def give_up(self, row_id: int, error: str, *, claimed: int | None = None) -> bool:
+        """The row will not be delivered: mark it failed and tell who must know. False, and
+        nobody told, when the sender lost its claim (`outbox.claim`) to another, which will
+        tell if it must."""
         with self.db.session() as s:
             row = s.get_one(Outbox, row_id)
-            outbox.failed(s, row.id, error)
+            if not outbox.failed(s, row.id, error, claimed=claimed):
+                return False
             incident = s.get(Incident, row.incident_id) if row.incident_id else None
             if incident is None:
-                return
+                return True
             now = self.now()
             if row.what == OutboxKind.CARD_POST:
                 self._card_refused(s, incident, error, now)
@@ -78,14 +94,29 @@ class Reach:
             else:
                 detail = MessageUndelivered(what=row.what, target=row.target, error=error)
                 record_event(s, incident, "baton", detail, now, card=False)
+            return True
 
-    def hold(self, row_id: int, incident_id: int) -> bool:
-        """Park the row if it waits for a card Slack refused; False when the card may still
-        come (it is on its way)."""
+    def undelivered_to(self, row_id: int, refused: dict[str, str]) -> None:
+        """A message to a user group reached some members, and Slack refused it for good to
+        these (user → error): each is on the timeline, as a message given up would be."""
+        with self.db.session() as s:
+            row = s.get_one(Outbox, row_id)
+            incident = s.get(Incident, row.incident_id) if row.incident_id else None
+            if incident is None:
+                return
+            for user, error in refused.items():
+                detail = MessageUndelivered(
+                    what=row.what, target=row.target, error=f"{error} ({user})"
+                )
+                record_event(s, incident, "baton", detail, self.now(), card=False)
+
+    def hold(self, row_id: int, incident_id: int, *, claimed: int | None = None) -> bool:
+        """Park the (claimed) row if it waits for a card Slack refused; False when the card
+        may still come (it is on its way)."""
         with self.db.session() as s:
             if not outbox.card_refused(s, incident_id):
                 return False
-            outbox.hold_for_card(s, incident_id, row_id)
+            outbox.hold_for_card(s, incident_id, row_id, claimed=claimed)
             return True
 
     def _card_refused(self, s: Session, incident: Incident, error: str, now: datetime) -> None:
@@ -122,13 +153,18 @@ class Reach:
             if row_ids is not None:
                 wanted = set(row_ids)
                 rows = [row for row in rows if row.id in wanted]
-            left = {
-                row.id: "a refused stakeholder notice: press Send on its draft again"
-                for row in rows
-                if row.what == OutboxKind.NOTICE_PUBLISH and row.status == OutboxStatus.FAILED
-            }
-            ids = [row.id for row in rows if row.id not in left]
             cards = {row.incident_id for row in rows if row.what == OutboxKind.CARD_POST}
+            left: dict[int, str] = {}
+            dropped: list[int] = []
+            for row in rows:
+                if row.what == OutboxKind.NOTICE_PUBLISH and row.status == OutboxStatus.FAILED:
+                    left[row.id] = "a refused stakeholder notice: press Send on its draft again"
+                elif row.status == OutboxStatus.SENDING:
+                    left[row.id] = "left mid-send by a stopped process: it is tried again anyway"
+                elif _out_of_date(s, row, cards):
+                    dropped.append(row.id)
+            ids = [row.id for row in rows if row.id not in left and row.id not in dropped]
+            requeued = set(outbox.requeue(s, ids, now))
             if cards:
                 held = s.scalars(
                     update(Outbox)
@@ -136,10 +172,18 @@ class Reach:
                     .values(status=OutboxStatus.PENDING, next_attempt_at=now)
                     .returning(Outbox.id)
                 )
-                ids += [i for i in held if i not in ids]
-            outbox.requeue(s, ids, now)
+                requeued.update(held)
+            outbox.drop(s, dropped, "obsolete: the card was posted or retried since")
             s.info["outbox"] = True  # wake the sender of this process, if it is one
-            return Retried(sorted(ids), left)
+            return Retried(sorted(requeued), left, sorted(dropped))
+
+
+def _out_of_date(s: Session, row: Outbox, cards: set[int | None]) -> bool:
+    """Does the row say the managers have NOT received the card, when it was posted since, is
+    on its way, or is retried now (refused again, they are told again)?"""
+    if row.what not in CARD_MISSING or row.incident_id is None:
+        return False
+    return row.incident_id in cards or not outbox.card_refused(s, row.incident_id)
 
 
 def _tell(
@@ -154,4 +198,4 @@ def _tell(
         if isinstance(dm, CardUndeliveredDm)
         else OutboxKind.CARD_UNDELIVERED_ALERT
     )
-    outbox.enqueue(s, key, what, Target.DM, incident_id=incident.id, params=dm.to_json(), now=now)
+    tell(s, incident, key, what, dm, now)

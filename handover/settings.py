@@ -21,6 +21,8 @@ from handover.times import parse_duration
 CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{6,}$")
 USER_ID = re.compile(r"^[UW][A-Z0-9]{6,}$")
 USER_GROUP_ID = re.compile(r"^S[A-Z0-9]{6,}$")
+# `card_mention` may also be one of these words: the channel's active members, or nobody.
+CARD_MENTION_WORDS = ("here", "none")
 
 DEFAULT_SERVICES = [
     "E-mail",
@@ -92,6 +94,11 @@ class OrgConfig:
     accept_usergroup: str = ""
     escalation_after: timedelta = timedelta(minutes=5)
     escalate_to: str = ""
+    # Who the card notifies (docs/architecture.md, "Who gets pinged"): a user group S…, a user
+    # U…/W…, "here" or "none". Before anyone accepts, the clock's lines mention them too.
+    card_mention: str = "here"
+    # After the first phase, how often the owner is reminded of an initial notice not yet sent.
+    initial_notice_nudge: timedelta = timedelta(minutes=5)
     templates_dir: Path | None = None
     # Where notices go when a security or data breach is suspected (docs/domain.md): not the broad
     # stakeholder channel, unless the manager explicitly confirms.
@@ -196,6 +203,8 @@ def load_org_config(path: Path, problems: list[str]) -> OrgConfig:
         "accept_usergroup",
         "escalation_after",
         "escalate_to",
+        "card_mention",
+        "initial_notice_nudge",
         "templates_dir",
         "restricted_channel",
         "service_desk_lead",
@@ -237,6 +246,16 @@ def load_org_config(path: Path, problems: list[str]) -> OrgConfig:
     if escalate_to and not (USER_ID.match(escalate_to) or USER_GROUP_ID.match(escalate_to)):
         problems.append(f"{where}: 'escalate_to' '{escalate_to}' is not a user (U…) or group (S…)")
 
+    card_mention = str(data.get("card_mention", "here"))
+    if card_mention not in CARD_MENTION_WORDS and not (
+        USER_ID.match(card_mention) or USER_GROUP_ID.match(card_mention)
+    ):
+        problems.append(
+            f"{where}: 'card_mention' '{card_mention}' is not a user group (S…), a user (U…), "
+            '"here" or "none"'
+        )
+        card_mention = "here"
+
     restricted = str(data.get("restricted_channel", ""))
     if restricted and not CHANNEL_ID.match(restricted):
         problems.append(f"{where}: 'restricted_channel' '{restricted}' is not a channel ID")
@@ -265,6 +284,12 @@ def load_org_config(path: Path, problems: list[str]) -> OrgConfig:
             f"{where}: escalation_after", str(data.get("escalation_after", "5m")), problems
         ),
         escalate_to=escalate_to,
+        card_mention=card_mention,
+        initial_notice_nudge=_duration(
+            f"{where}: initial_notice_nudge",
+            str(data.get("initial_notice_nudge", "5m")),
+            problems,
+        ),
         templates_dir=templates_dir,
         restricted_channel=restricted,
         service_desk_lead=lead,

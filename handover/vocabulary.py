@@ -18,6 +18,8 @@ class IncidentStatus(StrEnum):
 
 # Being worked: the clock runs and the owner's controls are live.
 ACTIVE = (IncidentStatus.HANDED_OVER, IncidentStatus.ACCEPTED)
+# Over: the score may be shown to the agent now (it is for training, afterwards).
+ENDED = (IncidentStatus.CLOSED, IncidentStatus.STOOD_DOWN)
 
 
 class Phase(StrEnum):
@@ -35,6 +37,8 @@ class DeadlineKind(StrEnum):
     PHASE_END = "phase_end"  # the verdict
     UPDATE_REMINDER = "update_reminder"
     UPDATE_DUE = "update_due"
+    # The initial notice is still not out after the first phase: the owner is nudged again.
+    INITIAL_NOTICE_NUDGE = "initial_notice_nudge"
 
 
 UPDATE_DEADLINES = (DeadlineKind.UPDATE_REMINDER, DeadlineKind.UPDATE_DUE)
@@ -62,6 +66,7 @@ class EventKind(StrEnum):
     STATE_CHANGED = "state_changed"
     NOTICE_EDITED = "notice_edited"
     GAP_FILLED = "gap_filled"
+    PRIORITY_CHANGED = "priority_changed"
     HANDED_ON = "handed_on"
     STOOD_DOWN = "stood_down"
     RESOLVED = "resolved"
@@ -95,6 +100,10 @@ class OutboxKind(StrEnum):
     CARD_UNDELIVERED_DM = "card_undelivered_dm"  # to the agent: the managers do not have it
     CARD_UNDELIVERED_ALERT = "card_undelivered_alert"  # to escalate_to, with the essentials
     NOTICE_UNDELIVERED_LINE = "notice_undelivered_line"  # to the owner, in the thread
+    INITIAL_NOTICE_NUDGE = "initial_notice_nudge"  # the initial notice is still not out
+    PHASE_MISSED_DM = "phase_missed_dm"  # to the owner: the first phase was missed
+    INITIAL_NOTICE_DM = "initial_notice_dm"  # to the agent: what stakeholders were told
+    RESOLVED_DM = "resolved_dm"  # to the agent: it is resolved
 
 
 class Target(StrEnum):

@@ -441,6 +441,8 @@ class FakeSlack:
             "blocks": _decoded(args.get("blocks")),
             "thread_ts": args.get("thread_ts") or None,
             "metadata": metadata,
+            # Slack: a thread reply also shown in the channel, only when it is a reply.
+            "reply_broadcast": bool(args.get("thread_ts")) and _truthy(args.get("reply_broadcast")),
         }
         self.messages.setdefault(channel, []).append(message)
         return {
@@ -448,6 +450,20 @@ class FakeSlack:
             "channel": channel,
             "ts": message["ts"],
             "message": _shown(message, with_metadata=True),
+        }
+
+    def _chat_getPermalink(self, args: dict, received: float) -> dict:
+        """Slack links only a message that exists, in a channel Baton can see."""
+        channel = str(args.get("channel") or "")
+        if not channel.startswith("D"):
+            self._visible(channel)
+        ts = str(args.get("message_ts") or "")
+        if not any(m["ts"] == ts for m in self.messages.get(channel, [])):
+            raise Refused("message_not_found")
+        return {
+            "ok": True,
+            "channel": channel,
+            "permalink": f"https://example.slack.com/archives/{channel}/p{ts.replace('.', '')}",
         }
 
     def _chat_update(self, args: dict, received: float) -> dict:
@@ -633,6 +649,11 @@ class FakeSlack:
                     self.wfile.write(data)
 
         return Handler
+
+
+def _truthy(value: Any) -> bool:
+    """A form-encoded boolean ("true", "1") or a JSON one."""
+    return value is True or str(value).lower() in ("true", "1")
 
 
 def _decoded(value: Any) -> Any:

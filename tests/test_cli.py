@@ -213,3 +213,25 @@ def test_the_readme_configuration_example_is_valid(tmp_path):
     assert problems == []
     assert org.services == ["E-mail", "Payroll", "Customer website"]
     assert org.update_intervals["P2"].total_seconds() == 3600
+
+
+def test_check_refuses_a_card_mention_that_pings_nobody_it_can_name(tmp_path, fake_slack):
+    config = tmp_path / "baton.toml"
+    config.write_text('card_mention = "@mims"\n')
+    env = {
+        "SLACK_BOT_TOKEN": "xoxb-1",
+        "SLACK_SIGNING_SECRET": "s",
+        "SLACK_API_URL": fake_slack.url,
+        "BATON_MIM_CHANNEL": "C0MIMS0001",
+        "BATON_STAKEHOLDER_CHANNEL": "C0STAKE001",
+        "BATON_CONFIG": str(config),
+    }
+    result = baton("check", env=env, cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        f"baton: BATON_CONFIG ({config}): 'card_mention' '@mims' is not a user group (S…), a "
+        'user (U…), "here" or "none"'
+    ]
+    for good in ("S0MIMS0001", "U0MIM00001", "here", "none"):
+        config.write_text(f'card_mention = "{good}"\n')
+        assert baton("check", env=env, cwd=tmp_path).returncode == 0

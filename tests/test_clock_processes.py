@@ -26,7 +26,7 @@ KINDS = {
 @pytest.fixture
 def clock_env(tmp_path, monkeypatch, env):
     config = tmp_path / "baton.toml"
-    config.write_text('escalation_after = "2s"\n')
+    config.write_text('escalation_after = "2s"\ninitial_notice_nudge = "1h"\n')
     monkeypatch.setenv("BATON_CONFIG", str(config))
     monkeypatch.setenv("BATON_INITIAL_PHASE", "4s")
 
@@ -132,13 +132,14 @@ def test_two_replicas_on_one_database_send_each_notice_once(baton_process, fake_
         ("accepted",),
         ("phase_missed",),
     ]
-    assert rows(db_url, "SELECT kind, status FROM deadlines ORDER BY id") == [
+    deadlines = rows(db_url, "SELECT kind, status FROM deadlines ORDER BY id")
+    assert deadlines[:3] == [
         ("escalation", "cancelled"),
         ("phase_reminder", "fired"),
         ("phase_end", "fired"),
-        ("update_reminder", "pending"),  # the cadence starts at the phase's end
-        ("update_due", "pending"),
     ]
+    # No notice went out, so no update is due: the initial notice is chased instead.
+    assert deadlines[3:] == [("initial_notice_nudge", "pending")]
     outbox = rows(db_url, "SELECT target, status, attempts FROM outbox")
     assert {(status, attempts) for _, status, attempts in outbox} == {("sent", 1)}
     posts = [t for t, _, _ in outbox if t != "card"] + ["card"]  # the card is posted once…

@@ -36,6 +36,7 @@ SNAPSHOTS = Path(__file__).parent / "snapshots"
 AT = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
 ORG = OrgConfig()
 DATE_TOKEN = re.compile(r"<!date\^(\d+)\^[^|>]*\|[^>]*>")
+BOLD_LINE_START = re.compile(r"^\*([^*\n]+)\*", re.MULTILINE)
 
 
 def payroll_incident(**overrides) -> Incident:
@@ -84,6 +85,7 @@ def details_for(kind: str, incident: Incident) -> Details:
         return Details(
             changes=tuple(diff_since(snapshot(before), snapshot(incident))),
             doing="Database team is rebuilding a slow index; payslips load again for some.",
+            eta="about 2 hours",
         )
     if kind == "resolution":
         return Details(
@@ -186,13 +188,15 @@ def test_typed_mentions_and_links_never_survive_in_mrkdwn(kind, doing):
 @pytest.mark.parametrize("doing", [HOSTILE, ""])
 @pytest.mark.parametrize("kind", KINDS)
 def test_plain_text_is_the_same_notice_unescaped(kind, doing):
-    """Both targets come from one template: only the escaping and the time format differ."""
+    """Both targets come from one template: only the escaping, the time format and the bold
+    headings differ."""
     incident, org = hostile_incident()
     details = hostile_details(incident, doing)
     plain = render(kind, incident, org, PLAIN, details).text
     slack = render(kind, incident, org, SLACK, details).text
     assert "<!channel> <@U0123ABCD>" in plain
     as_plain = DATE_TOKEN.sub(lambda m: plain_time(datetime.fromtimestamp(int(m[1]), UTC)), slack)
+    as_plain = BOLD_LINE_START.sub(r"\1", as_plain)  # a heading: "*Workaround*"
     assert html.unescape(as_plain) == plain
 
 
@@ -307,10 +311,11 @@ def test_diff_lists_exactly_what_changed():
         stakeholder_state="investigating",
     )
     after = payroll_incident()
+    # Before any team was engaged, the notice named the two suspected resolver groups.
     assert [str(c) for c in diff_since(snapshot(before), snapshot(after))] == [
         "Status: Investigating → Cause identified",
         "Impact: Full outage → Degraded",
-        "Teams engaged: none → Application support",
+        "Teams engaged: Application support, Database → Application support",
     ]
     assert diff_since(snapshot(after), snapshot(after)) == []
 

@@ -156,11 +156,12 @@ def test_an_update_draft_lists_exactly_what_changed(baton):
     assert reply.body == ""
     update = draft_message(baton.fake, card["ts"], "update")
     body = "\n".join(b["text"]["text"] for b in update["blocks"] if b["type"] == "section")
-    changed = body.split("What has changed since the last notice\n")[1].split("\n\n")[0]
-    # Exactly these two: nothing else in the record moved since the initial notice.
-    assert changed.splitlines() == [
+    changed = body.split("What has changed since the last notice")[1].lstrip("*\n")
+    # Exactly these two: nothing else in the record moved since the initial notice, which
+    # named the suspected resolver group.
+    assert changed.split("\n\n")[0].splitlines() == [
         "• Status: Investigating → Cause identified",
-        "• Teams engaged: none → Network",
+        "• Teams engaged: Servers and cloud → Network",
     ]
     assert "Network team is replacing a switch." in body
     click(baton.slack, MIM, update, "notice_send")

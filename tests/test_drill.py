@@ -130,7 +130,7 @@ def test_a_full_interactive_drill_is_handed_over_scored_and_stored(tmp_path):
     )
     assert "Handover quality: 100 % (green)." in review
     assert review.endswith("> [P1] ")
-    agent.answer("Your phone number (optional)", "+44 20 7946 0000")
+    agent.answer("Your phone number", "+44 20 7946 0000")
     out = agent.finish()
 
     year = utcnow().year
@@ -196,19 +196,20 @@ def test_back_returns_to_the_previous_question_and_skip_leaves_it_blank(tmp_path
     assert "\r\n  It cannot have been reported before it started.\r\n" in refused
     for question in [f.label for s in STEPS[:3] for f in s.fields][6:]:
         agent.answer(question, "skip")
-    agent.answer("Priority", "P3")  # proposed: P4 (low impact, medium urgency)
-    agent.follow_up("Reason for changing the proposed P4: ", "")
-    agent.answer("Your phone number (optional)", "")
+    # Low impact, medium urgency is P4, but a declared major incident is proposed at least P2.
+    agent.answer("Priority", "P3")
+    agent.follow_up("Reason for changing the proposed P2: ", "")
+    agent.answer("Your phone number", "")
     refused = agent.answer("Priority", "P3: only the payroll team notices")
-    assert "\r\n  You changed the proposed P4 to P3: please give a reason.\r\n" in refused
-    agent.answer("Your phone number (optional)", "")
+    assert "\r\n  You changed the proposed P2 to P3: please give a reason.\r\n" in refused
+    agent.answer("Your phone number", "")
     out = agent.finish()
 
-    assert "Priority: P3 (proposed P4; changed: only the payroll team notices)" in out
+    assert "Priority: P3 (proposed P2; changed: only the payroll team notices)" in out
     [incident] = stored(tmp_path)
     assert incident.answers["impact_degree"] is None  # skipped after being answered
     assert incident.answers["symptoms"] == "Error 504 on every page"
-    assert incident.priority == "P3" and incident.proposed_priority == "P4"
+    assert incident.priority == "P3" and incident.proposed_priority == "P2"
 
 
 def test_a_scenario_plays_the_caller_and_scores_the_handover(tmp_path):
@@ -229,7 +230,7 @@ def test_a_scenario_plays_the_caller_and_scores_the_handover(tmp_path):
     for f in [f for s in STEPS[1:3] for f in s.fields][1:]:
         agent.answer(f.label, "skip")
     agent.answer("Priority", "P2: trying a lower one")
-    agent.answer("Your phone number (optional)", "")
+    agent.answer("Your phone number", "")
     out = agent.finish()
 
     assert "Against the scenario's facts: 4 of 14 right" in out
@@ -293,6 +294,7 @@ def test_an_answers_file_prints_the_card_and_notice_the_slack_rendering_says(tmp
     slack = render("initial", incident, ORG, SLACK, Details(next_update_at=due)).text
     assert "&lt;!channel&gt;" in slack
     as_plain = DATE_TOKEN.sub(lambda m: plain_time(datetime.fromtimestamp(int(m[1]), UTC)), slack)
+    as_plain = re.sub(r"^\*([^*\n]+)\*", r"\1", as_plain, flags=re.MULTILINE)  # bold headings
     assert html.unescape(as_plain) in out
 
 

@@ -124,10 +124,13 @@ def test_first_phase_missed_names_what_was_missing(baton):
     wait_until(verdict_seen)
     lines = thread_lines(baton, card)
     reminder = next(line for line in lines if line.startswith(":hourglass"))
-    assert "Still open: resolver groups engaged, initial comms sent." in reminder
+    assert "Still open: resolver groups not engaged, initial comms not sent." in reminder
     verdict = next(line for line in lines if "missed" in line)
-    assert verdict.startswith(":x: First 3 s *missed* for *MI-")
-    assert "Still open at the end: resolver groups engaged, initial comms sent." in verdict
+    assert verdict.startswith(f":x: <@{MIM}> First 3 s *missed* for *MI-")
+    assert (
+        "*missed* for *MI-2026-0001*: resolver groups not engaged, initial comms not sent."
+        in verdict
+    )
     assert "Done: accepted after" in verdict
     assert not any("escalat" in line or "not been accepted" in line for line in lines)
     assert incident(baton).phase == "post_initial"
@@ -159,7 +162,7 @@ def test_first_phase_met_when_every_objective_is_done(baton, monkeypatch):
     wait_until(lambda: any("met" in line for line in baton.fake.thread(card["ts"])))
     lines = thread_lines(baton, card)
     verdict = next(line for line in lines if "*met*" in line)
-    assert verdict.startswith(":white_check_mark: First 3 s *met* for *MI-")
+    assert verdict.startswith(f":white_check_mark: <@{MIM}> First 3 s *met* for *MI-")
     assert "accepted after" in verdict and "resolver groups engaged after" in verdict
     assert not any(line.startswith(":hourglass") for line in lines)  # nothing was open
     assert incident(baton).trgs == ["Servers and cloud", "Network"]

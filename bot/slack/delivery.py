@@ -125,9 +125,13 @@ class Deliverer:
         except NotReady:
             # Its card is not posted yet: it is on its way (try again in a second), or Slack
             # refused it (then this waits, held, for the card's retry).
-            if row.incident_id is None or not self.reach.hold(row.id, row.incident_id):
+            if row.incident_id is None or not self.reach.hold(
+                row.id, row.incident_id, claimed=row.attempts + 1
+            ):
                 with self.db.session() as s:
-                    outbox.defer(s, row.id, utcnow(), timedelta(seconds=1))
+                    outbox.defer(
+                        s, row.id, utcnow(), timedelta(seconds=1), claimed=row.attempts + 1
+                    )
             return
         except SlackApiError as exc:
             error = str(exc.response.get("error") or exc.response.status_code)
@@ -161,7 +165,7 @@ class Deliverer:
             self._give_up(row, f"{type(exc).__name__}: {exc}"[:200])
             return
         with self.db.session() as s:
-            outbox.sent(s, row.id, ts, utcnow())
+            outbox.sent(s, row.id, ts, utcnow(), claimed=row.attempts + 1)
 
     def _retry(self, row: Outbox, error: str, wait: timedelta | None = None) -> None:
         """Later, with back-off; past the row's limit, give up and say so."""
@@ -176,7 +180,7 @@ class Deliverer:
     def _give_up(self, row: Outbox, error: str) -> None:
         log.error("outbox row %s (%s to %s) given up: %s", row.id, row.what, row.target, error)
         self.metrics.undelivered.labels(row.what).inc()
-        self.reach.give_up(row.id, error)
+        self.reach.give_up(row.id, error, claimed=row.attempts + 1)
 
     def _send(self, row: Outbox) -> str | None:
         with self.db.session() as s:
@@ -187,32 +191,78 @@ class Deliverer:
             return self._send_draft(row, incident)
         if row.target == Target.STAKEHOLDERS:
             return self._publish(row)
+        if row.target == Target.DM:
+            card_link = ""
+            if row.what == OutboxKind.HANDED_OVER_DM:
+                if not incident.card_ts:
+                    raise NotReady  # "the managers have it" only once they do
+                card_link = self._permalink(incident)
+            text = outbox_text.text_for(row.what, incident, row.params, self.settings, card_link)
+            return self._direct(row, row.params["user"], text)
         text = outbox_text.text_for(row.what, incident, row.params, self.settings)
+        message: dict = {"text": text}
         thread_ts = None
         if row.target == Target.THREAD:
             if not incident.card_ts:
                 raise NotReady
             channel, thread_ts = incident.mim_channel, incident.card_ts
-        elif row.target == Target.CHANNEL:
-            channel = row.params["channel"]
+            blocks = outbox_text.blocks_for(row.what, incident, row.params, text)
+            if blocks:
+                message["blocks"] = blocks
+            if row.what == OutboxKind.ESCALATION:
+                message["reply_broadcast"] = True  # in the channel too: nobody has taken it
         else:
-            if row.what == OutboxKind.HANDED_OVER_DM and not incident.card_ts:
-                raise NotReady  # "the managers have it" only once they do
-            return self._direct(row, row.params["user"], text)
-        return self._post_once(row, channel, thread_ts, text=text)
+            channel = row.params["channel"]
+        return self._post_once(row, channel, thread_ts, **message)
+
+    def _permalink(self, incident: Incident) -> str:
+        """The card's link for the agent; without it, the message names the channel only."""
+        try:
+            response = self.client.chat_getPermalink(
+                channel=incident.mim_channel, message_ts=incident.card_ts
+            )
+        except SlackApiError as exc:
+            log.info(
+                "no permalink for the card of %s: %s", incident.reference, exc.response.get("error")
+            )
+            return ""
+        return str(response.get("permalink") or "")
 
     def _direct(self, row: Outbox, to: str, text: str) -> str:
         """A direct message to a user, or to each member of a user group (S…)."""
-        users = [to]
-        if to.startswith("S"):
-            users = self.client.usergroups_users_list(usergroup=to)["users"] or []
-            if not users:
-                raise Undeliverable("usergroup_empty")
-        ts = ""
+        if not to.startswith("S"):
+            return self._dm(row, to, text)
+        users = self.client.usergroups_users_list(usergroup=to)["users"] or []
+        if not users:
+            raise Undeliverable("usergroup_empty")
+        # A member Slack refuses for good (deactivated, gone) must not keep the others from
+        # hearing it: skipped and recorded; given up only when no member got it.
+        reached, refused = "", {}
         for user in users:
-            channel = self.client.conversations_open(users=user)["channel"]["id"]
-            ts = self._post_once(row, channel, None, text=text)
-        return ts
+            # Member by member can outlast the lease: renew it, and stop if another sender
+            # has taken the row over (it sends to all, looking first for who got it).
+            with self.db.session() as s:
+                if not outbox.renew(s, row.id, row.attempts + 1, utcnow()):
+                    return reached
+            try:
+                reached = self._dm(row, user, text)
+            except SlackApiError as exc:
+                error = str(exc.response.get("error") or exc.response.status_code)
+                if error in RETRYABLE or exc.response.status_code >= 500:
+                    raise  # the whole row again: who got it already is found, not told twice
+                log.warning("outbox row %s: Slack refused the DM to %s: %s", row.id, user, error)
+                self.metrics.slack_errors.labels(error).inc()
+                refused[user] = error
+        if not reached:
+            raise Undeliverable(next(iter(refused.values())))
+        if refused:
+            self.metrics.undelivered.labels(row.what).inc(len(refused))
+            self.reach.undelivered_to(row.id, refused)
+        return reached
+
+    def _dm(self, row: Outbox, user: str, text: str) -> str:
+        channel = self.client.conversations_open(users=user)["channel"]["id"]
+        return self._post_once(row, channel, None, text=text)
 
     def _send_card(self, row: Outbox, incident: Incident) -> str | None:
         if incident.card_ts:  # updating twice is harmless: no need to look first

@@ -25,7 +25,7 @@ from handover.checklist.definition import step
 from handover.models import Draft, Incident
 from handover.settings import Settings
 from handover.times import utcnow
-from handover.vocabulary import IncidentStatus
+from handover.vocabulary import ENDED, IncidentStatus
 
 MAX_LISTED = 15  # a Home tab holds 100 blocks: keep every list short
 
@@ -50,6 +50,15 @@ def _draft(draft: Draft) -> list:
             accessory=button("Resume", Action.HOME_RESUME, draft.id),
         ),
     ]
+
+
+def recent_line(incident: Incident) -> str:
+    """One of the agent's own handovers. Its score is for training, after the incident: shown
+    once it is over, never while the managers are still working it (docs/domain.md)."""
+    line = f"*{incident.reference}* · {escape(incident.headline)} · "
+    if incident.status in ENDED:
+        line += f"handover quality {BAND_DOT[incident.quality_band]} {incident.quality_score} % · "
+    return line + IncidentStatus(incident.status).words
 
 
 def home_view(
@@ -81,16 +90,7 @@ def home_view(
             blocks += _draft(draft)
     if recent:
         blocks += [DividerBlock(), SectionBlock(text=md("*Your recent handovers*"))]
-        for incident in recent:
-            blocks.append(
-                SectionBlock(
-                    text=md(
-                        f"*{incident.reference}* · {escape(incident.headline)} · handover quality "
-                        f"{BAND_DOT[incident.quality_band]} {incident.quality_score} % · "
-                        f"{IncidentStatus(incident.status).words}"
-                    )
-                )
-            )
+        blocks += [SectionBlock(text=md(recent_line(incident))) for incident in recent]
     blocks.append(ContextBlock(elements=[md(f"Updated {slack_time(now)}")]))
     return View(type="home", blocks=blocks).to_dict()
 

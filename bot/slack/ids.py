@@ -25,6 +25,7 @@ class Callback(StrEnum):
     GAP_FILL = "incident_gap_fill"
     NOTICE_EDIT = "notice_edit_modal"
     DRAFT_UPDATE = "incident_draft_update_modal"
+    CHANGE_PRIORITY = "incident_change_priority"
 
 
 class Action(StrEnum):
@@ -39,7 +40,9 @@ class Action(StrEnum):
     STAND_DOWN = "incident_stand_down"
     RESOLVE = "incident_resolve"
     CLOSE = "incident_close"
+    CHANGE_PRIORITY = "incident_change_priority"
     NOTICE_SEND = "notice_send"
+    SEND_INITIAL = "incident_send_initial"  # the current initial draft, from a chasing line
     NOTICE_SEND_BROAD = "notice_send_broad"  # only behind a confirmation dialog
     NOTICE_EDIT = "notice_edit"
     HOME_RESUME = "home_resume"

@@ -31,7 +31,7 @@ def manifest(public_url: str | None) -> dict:
     command = {
         "command": COMMAND,
         "description": "Hand a major incident over to the managers",
-        "usage_hint": "[headline] | resume | status MI-… | help",
+        "usage_hint": "[headline] | resume | status MI-… | summary MI-… | timeline MI-… | help",
         "should_escape": False,
     }
     interactivity: dict = {"is_enabled": True}

@@ -40,9 +40,26 @@ def slack_time(at: Any) -> str:
     return f"<!date^{int(at.timestamp())}^{{date_short_pretty}} {{time}}|{fallback}>"
 
 
-SLACK = Rendering(time=slack_time, escape=escape, unknown="_unknown_", blank="_not given_")
+SLACK = Rendering(
+    time=slack_time,
+    escape=escape,
+    unknown="_unknown_",
+    blank="_not given_",
+    heading=lambda text: f"*{text}*",
+)
 
 
 def mrkdwn(text: str) -> dict:
     """A mrkdwn text object that Slack will not auto-link or auto-mention (verbatim)."""
     return {"type": "mrkdwn", "text": text, "verbatim": True}
+
+
+def mention(who: str) -> str:
+    """Who to notify, as Slack mrkdwn: a user group S…, a user U…/W…, "here", or "none" ("")."""
+    if who == "none" or not who:
+        return ""
+    if who == "here":
+        return "<!here>"
+    if who.startswith("S"):
+        return f"<!subteam^{who}>"
+    return f"<@{who}>"

@@ -6,15 +6,20 @@ The domain says *what* happened with plain parameters; this module says it in Sl
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from slack_sdk.models.blocks import ActionsBlock, SectionBlock
+
+from bot.slack.blocks import button, md
 from bot.slack.comms.views import KIND_NAMES
-from bot.slack.ids import COMMAND
-from bot.slack.mrkdwn import MESSAGE_TEXT_LIMIT, SLACK, escape, slack_time, truncate
+from bot.slack.ids import COMMAND, Action
+from bot.slack.mrkdwn import MESSAGE_TEXT_LIMIT, SLACK, escape, mention, slack_time, truncate
 from bot.slack.ownership.timeline_text import exception_report_text
 from bot.slack.refusal_words import refusal_in_words
 from handover.checklist.card_content import card_content
+from handover.checklist.definition import in_sentence
 from handover.clock.timeline import (
     Accepted,
     Closed,
@@ -24,6 +29,7 @@ from handover.clock.timeline import (
     InitialCommsSent,
     Late,
     PhaseVerdict,
+    PriorityChanged,
     ResolutionSent,
     Resolved,
     StoodDown,
@@ -39,8 +45,12 @@ from handover.intents import (
     ExceptionReportMessage,
     HandedOnDm,
     HandedOverDm,
+    InitialNoticeDm,
+    InitialNoticeNudge,
     NoticeUndeliveredLine,
+    PhaseMissedDm,
     PhaseReminder,
+    ResolvedDm,
     StoodDownDm,
     UpdateReminder,
     intent_of,
@@ -48,13 +58,18 @@ from handover.intents import (
 from handover.models import Incident
 from handover.settings import OrgConfig, Settings
 from handover.times import humanize, parse_time
-from handover.vocabulary import EventKind, NoticeKind, OutboxKind
+from handover.vocabulary import ACTIVE, EventKind, NoticeKind, OutboxKind
+
+# The card's Accept button, as the lines that ask for it name it.
+ACCEPT_LABEL = "Accept"
 
 
-def mention(user_or_group: str) -> str:
-    if user_or_group.startswith("S"):
-        return f"<!subteam^{user_or_group}>"
-    return f"<@{user_or_group}>"
+@dataclass(frozen=True)
+class Context:
+    """What some messages need beyond the incident and their params."""
+
+    org: OrgConfig
+    card_link: str = ""  # the card's permalink, for the agent's confirmation
 
 
 def _t(iso: str) -> str:
@@ -78,51 +93,75 @@ def _after_phase(late_by_s: int | None) -> str:
 # The clock's lines ------------------------------------------------------------------------
 
 
-def _escalation(i: Incident, p: Escalated) -> str:
-    who = f"{mention(p.escalate_to)} " if p.escalate_to else ""
+def _who(i: Incident, org: OrgConfig) -> str:
+    """Who a clock's line pings: the owner once there is one, until then `card_mention`
+    (docs/architecture.md, "Who gets pinged")."""
+    who = mention(i.owner_id or org.card_mention)
+    return f"{who} " if who else ""
+
+
+def _escalation(i: Incident, p: Escalated, ctx: Context) -> str:
+    who = mention(p.escalate_to or ctx.org.card_mention)
     return (
-        f":rotating_light: {who}*{i.reference}* has not been accepted "
-        f"{_d(p.waited_s)} after handover. Please take ownership: press *Accept* on the "
-        f"card.{_late(p)}"
+        f":rotating_light: {who + ' ' if who else ''}*{i.reference}* has not been accepted "
+        f"{_d(p.waited_s)} after handover. Please take ownership: press *{ACCEPT_LABEL}* on "
+        f"the card.{_late(p)}"
     )
 
 
-def _phase_reminder(i: Incident, p: PhaseReminder) -> str:
+def _phase_reminder(i: Incident, p: PhaseReminder, ctx: Context) -> str:
+    first = "" if p.notice_out else "*The initial notice has not gone out yet*: send it now. "
     return (
-        f":hourglass_flowing_sand: *{i.reference}*: the first phase ends "
+        f":hourglass_flowing_sand: {_who(i, ctx.org)}{first}*{i.reference}*: the first phase ends "
         f"{_t(p.ends_at)}. Still open: {', '.join(p.open)}.{_late(p)}"
     )
 
 
-def _phase_verdict(i: Incident, p: PhaseVerdict) -> str:
+def _phase_verdict(i: Incident, p: PhaseVerdict, ctx: Context) -> str:
     phase = humanize(timedelta(seconds=p.phase_s))
     done = ", ".join(f"{label} after {_d(sec)}" for label, sec in p.done)
+    # Announced only once a notice has gone out: an update follows a notice.
     due = (
         f" Next stakeholder update due {slack_time(i.next_update_due_at)}."
-        if (i.next_update_due_at)
+        if i.next_update_due_at and i.initial_comms_at
         else ""
     )
     if p.met:
-        return f":white_check_mark: First {phase} *met* for *{i.reference}*: {done}.{due}{_late(p)}"
-    missing = ", ".join(p.missing)
+        return (
+            f":white_check_mark: {_who(i, ctx.org)}First {phase} *met* for *{i.reference}*: "
+            f"{done}.{due}{_late(p)}"
+        )
     done_part = f" Done: {done}." if done else ""
+    chase = (
+        " No stakeholder has been told yet: send the initial notice now."
+        if not i.initial_comms_at
+        else ""
+    )
     return (
-        f":x: First {phase} *missed* for *{i.reference}*. Still open at the end: "
-        f"{missing}.{done_part}{due}{_late(p)}"
+        f":x: {_who(i, ctx.org)}First {phase} *missed* for *{i.reference}*: "
+        f"{', '.join(p.missing)}.{done_part}{chase}{due}{_late(p)}"
     )
 
 
-def _update_reminder(i: Incident, p: UpdateReminder) -> str:
+def _initial_notice_nudge(i: Incident, p: InitialNoticeNudge, ctx: Context) -> str:
     return (
-        f":bell: Stakeholder update for *{i.reference}* is due "
+        f":loudspeaker: {_who(i, ctx.org)}The initial notice for *{i.reference}* has still "
+        f"not gone out, {_d(p.since_s)} after handover. Stakeholders know nothing yet: send "
+        "it now."
+    )
+
+
+def _update_reminder(i: Incident, p: UpdateReminder, ctx: Context) -> str:
+    return (
+        f":bell: {_who(i, ctx.org)}Stakeholder update for *{i.reference}* is due "
         f"{_t(p.update_due_at)}. It is due even when there is no news.{_late(p)}"
     )
 
 
-def _update_overdue(i: Incident, p: UpdateOverdue) -> str:
+def _update_overdue(i: Incident, p: UpdateOverdue, ctx: Context) -> str:
     return (
-        f":warning: Stakeholder update for *{i.reference}* is *overdue*: it was due "
-        f"{_t(p.due_at)}. Send one now, even if there is no news."
+        f":warning: {_who(i, ctx.org)}Stakeholder update for *{i.reference}* is *overdue*: it was "
+        f"due {_t(p.due_at)}. Send one now, even if there is no news."
     )
 
 
@@ -165,7 +204,16 @@ def _resolution_sent(i: Incident, e: EventLine, p: ResolutionSent) -> str:
 
 
 def _gap_filled(i: Incident, e: EventLine, p: GapFilled) -> str:
-    return f":pencil2: {mention(e.actor)} filled in *{p.label.lower()}* on the record."
+    return f":pencil2: {mention(e.actor)} filled in *{in_sentence(p.label)}* on the record."
+
+
+def _priority_changed(i: Incident, e: EventLine, p: PriorityChanged) -> str:
+    moved = f" Next stakeholder update now due {_t(p.next_update_at)}." if p.next_update_at else ""
+    return (
+        f":arrows_clockwise: {mention(e.actor)} changed *{i.reference}* from {p.before} to "
+        f"*{p.after}*: {escape(p.reason)}. Updates follow the {p.after} cadence from the next "
+        f"one on.{moved}"
+    )
 
 
 def _handed_on(i: Incident, e: EventLine, p: HandedOn) -> str:
@@ -202,10 +250,34 @@ def _closed(i: Incident, e: EventLine, p: Closed) -> str:
 # Direct messages --------------------------------------------------------------------------
 
 
-def _handed_over_dm(i: Incident, p: HandedOverDm) -> str:
+def _handed_over_dm(i: Incident, p: HandedOverDm, ctx: Context) -> str:
+    card = f"<{ctx.card_link}|the card>" if ctx.card_link else "the card"
     return (
         f"You handed over *{i.reference}*: {escape(i.headline)}. The incident managers have "
-        f"it in <#{i.mim_channel}>. `{COMMAND} status {i.reference}` shows where it stands."
+        f"it in <#{i.mim_channel}> ({card}). `{COMMAND} status {i.reference}` shows where it "
+        "stands; you will get the initial notice here once it goes out, to read to callers."
+    )
+
+
+def _phase_missed_dm(i: Incident, p: PhaseMissedDm) -> str:
+    return (
+        f":x: The first phase of *{i.reference}* ({escape(i.headline)}) was missed: "
+        f"{', '.join(p.missing)}. It is yours: the card in <#{i.mim_channel}> has what is open."
+    )
+
+
+def _initial_notice_dm(i: Incident, p: InitialNoticeDm) -> str:
+    quoted = "\n".join(f"> {line}" for line in f"*{p.subject}*\n{p.body}".split("\n"))
+    return (
+        f":mega: Stakeholders of *{i.reference}* were told this in <#{p.channel}>; read it to "
+        f"callers who ask:\n{quoted}"
+    )
+
+
+def _resolved_dm(i: Incident, p: ResolvedDm) -> str:
+    return (
+        f":white_check_mark: *{i.reference}* ({escape(i.headline)}) is resolved "
+        f"{_t(p.resolved_at)}. Thank you for the handover; callers can be told it works again."
     )
 
 
@@ -249,8 +321,8 @@ def _card_undelivered_dm(i: Incident, p: CardUndeliveredDm) -> str:
     )
 
 
-def _card_undelivered_alert(i: Incident, p: CardUndeliveredAlert, org: OrgConfig) -> str:
-    c = card_content(i, org, SLACK, mention=lambda user: f"<@{user}>")
+def _card_undelivered_alert(i: Incident, p: CardUndeliveredAlert, ctx: Context) -> str:
+    c = card_content(i, ctx.org, SLACK, mention=lambda user: f"<@{user}>")
     facts = " · ".join(f"*{label}:* {value}" for label, value in c.facts)
     return (
         f":rotating_light: *{i.reference} ({i.priority}) did not reach the incident managers.* "
@@ -270,28 +342,30 @@ def _notice_undelivered_line(i: Incident, p: NoticeUndeliveredLine) -> str:
     )
 
 
-def _without_org(
-    render: Callable[[Incident, Any], str],
-) -> Callable[[Incident, Any, OrgConfig], str]:
-    return lambda incident, intent, org: render(incident, intent)
+def _plain(render: Callable[[Incident, Any], str]) -> Callable[[Incident, Any, Context], str]:
+    return lambda incident, intent, ctx: render(incident, intent)
 
 
 # What each outbox kind says, and each event said in the thread (a test checks that every
 # kind has its words here).
-MESSAGES: dict[OutboxKind, Callable[[Incident, Any, OrgConfig], str]] = {
-    OutboxKind.ESCALATION: _without_org(_escalation),
-    OutboxKind.PHASE_REMINDER: _without_org(_phase_reminder),
-    OutboxKind.PHASE_VERDICT: _without_org(_phase_verdict),
-    OutboxKind.UPDATE_REMINDER: _without_org(_update_reminder),
-    OutboxKind.UPDATE_OVERDUE: _without_org(_update_overdue),
-    OutboxKind.HANDED_OVER_DM: _without_org(_handed_over_dm),
-    OutboxKind.ACCEPTED_DM: _without_org(_accepted_dm),
-    OutboxKind.STOOD_DOWN_DM: _without_org(_stood_down_dm),
-    OutboxKind.HANDED_ON_DM: _without_org(_handed_on_dm),
-    OutboxKind.EXCEPTION_REPORT: _without_org(_exception_report),
-    OutboxKind.CARD_UNDELIVERED_DM: _without_org(_card_undelivered_dm),
+MESSAGES: dict[OutboxKind, Callable[[Incident, Any, Context], str]] = {
+    OutboxKind.ESCALATION: _escalation,
+    OutboxKind.PHASE_REMINDER: _phase_reminder,
+    OutboxKind.PHASE_VERDICT: _phase_verdict,
+    OutboxKind.INITIAL_NOTICE_NUDGE: _initial_notice_nudge,
+    OutboxKind.UPDATE_REMINDER: _update_reminder,
+    OutboxKind.UPDATE_OVERDUE: _update_overdue,
+    OutboxKind.PHASE_MISSED_DM: _plain(_phase_missed_dm),
+    OutboxKind.INITIAL_NOTICE_DM: _plain(_initial_notice_dm),
+    OutboxKind.RESOLVED_DM: _plain(_resolved_dm),
+    OutboxKind.HANDED_OVER_DM: _handed_over_dm,
+    OutboxKind.ACCEPTED_DM: _plain(_accepted_dm),
+    OutboxKind.STOOD_DOWN_DM: _plain(_stood_down_dm),
+    OutboxKind.HANDED_ON_DM: _plain(_handed_on_dm),
+    OutboxKind.EXCEPTION_REPORT: _plain(_exception_report),
+    OutboxKind.CARD_UNDELIVERED_DM: _plain(_card_undelivered_dm),
     OutboxKind.CARD_UNDELIVERED_ALERT: _card_undelivered_alert,
-    OutboxKind.NOTICE_UNDELIVERED_LINE: _without_org(_notice_undelivered_line),
+    OutboxKind.NOTICE_UNDELIVERED_LINE: _plain(_notice_undelivered_line),
 }
 EVENT_LINES: dict[EventKind, Callable[[Incident, EventLine, Any], str]] = {
     EventKind.ACCEPTED: _accepted,
@@ -300,6 +374,7 @@ EVENT_LINES: dict[EventKind, Callable[[Incident, EventLine, Any], str]] = {
     EventKind.UPDATE_SENT: _update_sent,
     EventKind.RESOLUTION_SENT: _resolution_sent,
     EventKind.GAP_FILLED: _gap_filled,
+    EventKind.PRIORITY_CHANGED: _priority_changed,
     EventKind.HANDED_ON: _handed_on,
     EventKind.STOOD_DOWN: _stood_down,
     EventKind.RESOLVED: _resolved,
@@ -307,12 +382,35 @@ EVENT_LINES: dict[EventKind, Callable[[Incident, EventLine, Any], str]] = {
 }
 
 
-def text_for(what: str, incident: Incident, params: dict, settings: Settings) -> str:
+def text_for(
+    what: str, incident: Incident, params: dict, settings: Settings, card_link: str = ""
+) -> str:
     """The words of one outbox row. A reason or a headline can be long: the line is cut to
-    fit, the record keeps it all."""
+    fit, the record keeps it all. `card_link`: the card's permalink, for the agent's
+    confirmation."""
     intent = intent_of(what, params)
     if isinstance(intent, EventLine):
         text = EVENT_LINES[EventKind(what)](incident, intent, intent.detail)
     else:
-        text = MESSAGES[OutboxKind(what)](incident, intent, settings.org)
+        text = MESSAGES[OutboxKind(what)](incident, intent, Context(settings.org, card_link))
     return truncate(text, MESSAGE_TEXT_LIMIT)
+
+
+def _chases_initial_notice(what: str, incident: Incident, params: dict) -> bool:
+    if incident.initial_comms_at is not None or incident.status not in ACTIVE:
+        return False
+    if what == OutboxKind.INITIAL_NOTICE_NUDGE:
+        return True
+    return what == OutboxKind.PHASE_REMINDER and not params.get("notice_out", True)
+
+
+def blocks_for(what: str, incident: Incident, params: dict, text: str) -> list[dict] | None:
+    """Blocks for the lines that offer an action: a line chasing the initial notice has its
+    *Send now* (the current draft, whichever it is when pressed)."""
+    if not _chases_initial_notice(what, incident, params):
+        return None
+    send_now = button("Send now", Action.SEND_INITIAL, incident.id, "primary")
+    return [
+        SectionBlock(text=md(text)).to_dict(),
+        ActionsBlock(block_id="chase", elements=[send_now]).to_dict(),
+    ]

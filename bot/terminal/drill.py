@@ -19,7 +19,7 @@ import click
 
 from handover.checklist import answers
 from handover.checklist.card_content import card_content
-from handover.checklist.definition import STEPS, Field, Kind, Rendering, options_for
+from handover.checklist.definition import STEPS, Field, Kind, Rendering, in_sentence, options_for
 from handover.checklist.quality import assess
 from handover.checklist.typed_answers import TypedError, as_typed, hint, parse_typed
 from handover.comms.templates import PLAIN, Details, render
@@ -149,7 +149,7 @@ class Session:
             say(f"Proposed priority: {p.priority}: {p.explanation}.")
             say(f"Handover quality: {q.score} % ({q.band}).", fg=BAND_COLOUR[q.band])
             if q.gaps:
-                say("Gaps: " + ", ".join(f"{g.label.lower()} ({g.answer})" for g in q.gaps))
+                say("Gaps: " + ", ".join(f"{in_sentence(g.label)} ({g.answer})" for g in q.gaps))
                 say(
                     "You can go back and fill them, or hand over now: the incident manager "
                     "fills the rest. Nothing is sent back to you."

@@ -92,10 +92,16 @@ def retry(ids: tuple[int, ...], every: bool) -> None:
     done = reach.retry(list(ids) if ids else None)
     for row_id, remedy in done.left.items():
         click.echo(f"baton: {row_id} not re-queued: {remedy}", err=True)
+    if done.dropped:
+        click.echo(
+            f"Dropped {len(done.dropped)} obsolete message(s): "
+            f"{', '.join(map(str, done.dropped))} (they said the card had not reached the "
+            "managers; it has been posted or retried since)."
+        )
     if done.requeued:
         click.echo(
             f"Re-queued {len(done.requeued)} message(s): {', '.join(map(str, done.requeued))}. "
             "A running `baton serve` sends them within seconds."
         )
-    elif not done.left:
+    elif not done.left and not done.dropped:
         click.echo("Nothing to retry: every message was delivered.")

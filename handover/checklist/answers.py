@@ -11,7 +11,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from handover.checklist.definition import UNKNOWN, Field, Kind, Step, options_for
+from handover.checklist.definition import UNKNOWN, Field, Kind, Step, in_sentence, options_for
 from handover.settings import OrgConfig
 from handover.times import parse_time, to_iso, utcnow
 
@@ -159,7 +159,7 @@ def _validate_tristate(f: Field, value: Any, org: OrgConfig, now: datetime) -> s
     if value["answer"] not in ("yes", "no", UNKNOWN):
         return "Answer yes, no or unknown."
     if value["answer"] == "yes" and not value["detail"] and f.detail_label:
-        return f"You answered yes: please add {f.detail_label.lower()}."
+        return f"You answered yes: please add {in_sentence(f.detail_label)}."
     return None
 
 

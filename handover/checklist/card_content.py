@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from handover.checklist.definition import FIELDS, Rendering, display
+from handover.checklist.definition import FIELDS, Rendering, display, in_sentence
 from handover.checklist.quality import Quality, assess
 from handover.models import Incident
 from handover.settings import OrgConfig
@@ -66,5 +66,5 @@ def card_content(
         sections=tuple((label, value(fid)) for label, fid in SECTIONS),
         follow_up=tuple((label, value(fid)) for label, fid in FOLLOW_UP),
         quality=quality,
-        gaps=", ".join(g.label.lower() for g in quality.gaps) or "none",
+        gaps=", ".join(in_sentence(g.label) for g in quality.gaps) or "none",
     )

@@ -315,7 +315,8 @@ STEPS: tuple[Step, ...] = (
             ),
             Field(
                 "contact_phone",
-                "Your phone number (optional)",
+                # Not "(optional)" here: Slack adds it to every optional input itself.
+                "Your phone number",
                 Kind.TEXT,
                 weight=0,
                 allow_unknown=False,
@@ -329,6 +330,15 @@ STEPS: tuple[Step, ...] = (
 FIELDS: dict[str, Field] = {f.id: f for step in STEPS for f in step.fields}
 STEP_IDS: tuple[str, ...] = tuple(s.id for s in STEPS)
 CRITICAL_FIELDS = ("services", "symptoms", "security", "users_affected")
+
+
+def in_sentence(label: str) -> str:
+    """A label inside a sentence or a list: "Services affected" → "services affected", but an
+    acronym keeps its capitals ("VIP or critical …")."""
+    first = label.split(" ", 1)[0]
+    if first.isupper() and len(first) > 1:
+        return label
+    return label[:1].lower() + label[1:]
 
 
 def step(step_id: str) -> Step:
@@ -365,12 +375,16 @@ def option_label(f: Field, option_id: str, org: OrgConfig) -> str:
 
 @dataclass
 class Rendering:
-    """Front-end specifics injected into `display`: how to show a time and escape text."""
+    """Front-end specifics injected into `display` and the comms templates: how to show a time,
+    escape text and mark a heading."""
 
     time: Callable[[datetime], str]
     escape: Callable[[str], str] = field(default=lambda s: s)
     unknown: str = "unknown"
     blank: str = "—"
+    # A heading in a notice, already escaped: bold where the target has it (Slack's `*…*`),
+    # as is in plain text (e-mail), which has no markup to show it with.
+    heading: Callable[[str], str] = field(default=lambda s: s)
 
 
 def _display_text(f: Field, value: Any, org: OrgConfig, how: Rendering) -> str:
@@ -387,7 +401,7 @@ def _display_multi(f: Field, value: Any, org: OrgConfig, how: Rendering) -> str:
 
 def _display_datetime(f: Field, value: Any, org: OrgConfig, how: Rendering) -> str:
     if value == "none":
-        return f.none_label.lower() or "none"
+        return in_sentence(f.none_label) or "none"
     at = parse_time(value["at"])
     return ("about " if value.get("approximate") else "") + how.time(at)
 

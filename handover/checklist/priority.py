@@ -19,6 +19,11 @@ MATRIX = {
     ("low", "low"): "P4",
 }
 MAJOR = ("P1", "P2")
+# Whoever types /major-incident has declared a major incident: the proposal never goes below
+# P2 (docs/domain.md, "Priority": P1 and P2 are major incidents). The agent may still lower
+# it, with a reason, and the manager may stand it down.
+FLOOR = "P2"
+DECLARED = "declared a major incident, so at least P2"
 
 
 @dataclass(frozen=True)
@@ -100,8 +105,12 @@ def assess_urgency(values: dict[str, Any]) -> tuple[str, list[str]]:
 
 
 def propose(values: dict[str, Any]) -> Proposal:
+    """Impact × urgency, floored at P2. Impact and urgency stay as assessed, so the
+    explanation says both what the answers show and why the proposal is higher."""
     impact, impact_reasons = assess_impact(values)
     urgency, urgency_reasons = assess_urgency(values)
-    return Proposal(
-        priority_for(impact, urgency), impact, urgency, tuple(impact_reasons + urgency_reasons)
-    )
+    priority, reasons = priority_for(impact, urgency), impact_reasons + urgency_reasons
+    if priority not in MAJOR:
+        priority = FLOOR
+        reasons.append(DECLARED)
+    return Proposal(priority, impact, urgency, tuple(reasons))

@@ -21,7 +21,14 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from handover.checklist.definition import UNKNOWN, Field, Kind, option_label, options_for
+from handover.checklist.definition import (
+    UNKNOWN,
+    Field,
+    Kind,
+    in_sentence,
+    option_label,
+    options_for,
+)
 from handover.settings import OrgConfig
 from handover.times import parse_duration, parse_time
 
@@ -42,14 +49,14 @@ def hint(f: Field) -> str:
     if f.kind == Kind.DATETIME:
         extra = ['"approx" if approximate'] if f.approximate else []
         if f.none_label:
-            extra.append(f'"none" ({f.none_label.lower()})')
+            extra.append(f'"none" ({in_sentence(f.none_label)})')
         if f.allow_unknown:
             extra.append('"unknown"')
         return "Like 2026-11-22 14:30 (your local time), 14:30, 40m ago or in 2h" + (
             f"; {', '.join(extra)}." if extra else "."
         )
     if f.kind == Kind.TRISTATE:
-        detail = f' "yes: {f.detail_label.lower()}".' if f.detail_label else ""
+        detail = f' "yes: {in_sentence(f.detail_label)}".' if f.detail_label else ""
         return f"yes, no or unknown;{detail}"
     if f.kind == Kind.PRIORITY:
         return "P1, P2, P3 or P4; if you change the proposed one, say why: P3: reason."

@@ -18,15 +18,26 @@ from handover.vocabulary import UPDATE_DEADLINES, DeadlineKind, DeadlineStatus
 class Objective:
     id: str
     label: str
+    missed: str  # the objective still open, in words: "initial comms not sent"
     done_at: datetime | None
 
 
 def objectives(incident: Incident) -> list[Objective]:
     """The first phase's objectives (docs/domain.md), in the order a manager works them."""
     return [
-        Objective("accepted", "accepted", incident.accepted_at),
-        Objective("trgs_engaged", "resolver groups engaged", incident.trgs_engaged_at),
-        Objective("initial_comms", "initial comms sent", incident.initial_comms_at),
+        Objective("accepted", "accepted", "not accepted", incident.accepted_at),
+        Objective(
+            "trgs_engaged",
+            "resolver groups engaged",
+            "resolver groups not engaged",
+            incident.trgs_engaged_at,
+        ),
+        Objective(
+            "initial_comms",
+            "initial comms sent",
+            "initial comms not sent",
+            incident.initial_comms_at,
+        ),
     ]
 
 
@@ -43,7 +54,8 @@ def late_by(incident: Incident, now: datetime) -> int | None:
 
 
 def open_objectives(incident: Incident) -> list[str]:
-    return [o.label for o in objectives(incident) if o.done_at is None]
+    """The objectives still open, in words ("initial comms not sent")."""
+    return [o.missed for o in objectives(incident) if o.done_at is None]
 
 
 def reminder_lead(interval: timedelta) -> timedelta:

@@ -13,7 +13,13 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.exc import OperationalError
 
-from handover.clock.deadlines import objectives, open_objectives, plan_update_cycle, since_t0
+from handover.clock.deadlines import (
+    add_deadline,
+    objectives,
+    open_objectives,
+    plan_update_cycle,
+    since_t0,
+)
 from handover.clock.timeline import (
     Escalated,
     PhaseVerdict,
@@ -21,9 +27,10 @@ from handover.clock.timeline import (
     record_event,
     refresh_card,
     say_in_thread,
+    tell,
 )
 from handover.comms import notices
-from handover.intents import PhaseReminder, UpdateReminder
+from handover.intents import InitialNoticeNudge, PhaseMissedDm, PhaseReminder, UpdateReminder
 from handover.models import Deadline, Incident
 from handover.payload import Payload
 from handover.settings import Settings
@@ -121,6 +128,7 @@ class Clock:
             late=late,
             open=still_open,
             ends_at=to_iso(incident.phase_ends_at),
+            notice_out=incident.initial_comms_at is not None,
         )
         self._line(s, incident, deadline, OutboxKind.PHASE_REMINDER, reminder, now)
 
@@ -141,11 +149,35 @@ class Clock:
             phase_s=int(self.settings.initial_phase.total_seconds()),
         )
         incident.phase = Phase.POST_INITIAL
-        if incident.next_update_due_at is None:
+        if incident.initial_comms_at is None:
+            # No notice has gone out, so no update is due after one: chase the first instead.
+            add_deadline(
+                s,
+                incident.id,
+                DeadlineKind.INITIAL_NOTICE_NUDGE,
+                now + self.settings.org.initial_notice_nudge,
+            )
+        elif incident.next_update_due_at is None:
             plan_update_cycle(s, incident, self.settings, base=now)
         record_event(s, incident, "baton", verdict, now, card=False)
         self._line(s, incident, deadline, OutboxKind.PHASE_VERDICT, verdict, now)
+        if missing and incident.owner_id:
+            dm = PhaseMissedDm(user=incident.owner_id, missing=missing)
+            key = f"deadline:{deadline.id}:dm"
+            tell(s, incident, key, OutboxKind.PHASE_MISSED_DM, dm, now)
         refresh_card(s, incident, f"deadline:{deadline.id}", now)
+
+    def _initial_notice_nudge(self, s, incident, deadline, now, late) -> None:
+        if incident.initial_comms_at is not None:
+            return
+        nudge = InitialNoticeNudge(since_s=since_t0(incident, now))
+        self._line(s, incident, deadline, OutboxKind.INITIAL_NOTICE_NUDGE, nudge, now)
+        add_deadline(
+            s,
+            incident.id,
+            DeadlineKind.INITIAL_NOTICE_NUDGE,
+            now + self.settings.org.initial_notice_nudge,
+        )
 
     def _update_reminder(self, s, incident, deadline, now, late) -> None:
         reminder = UpdateReminder(
@@ -170,4 +202,5 @@ HANDLERS = {
     DeadlineKind.PHASE_END: Clock._phase_end,
     DeadlineKind.UPDATE_REMINDER: Clock._update_reminder,
     DeadlineKind.UPDATE_DUE: Clock._update_due,
+    DeadlineKind.INITIAL_NOTICE_NUDGE: Clock._initial_notice_nudge,
 }

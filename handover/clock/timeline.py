@@ -145,6 +145,17 @@ class GapFilled(Detail):
 
 
 @dataclass(frozen=True, kw_only=True)
+class PriorityChanged(Detail):
+    kind = EventKind.PRIORITY_CHANGED
+    in_thread = True
+    json_names: ClassVar[dict[str, str]] = {"before": "from", "after": "to"}
+    before: str
+    after: str
+    reason: str
+    next_update_at: str | None = None  # the update deadline, when the change moved it
+
+
+@dataclass(frozen=True, kw_only=True)
 class HandedOn(Detail):
     kind = EventKind.HANDED_ON
     in_thread = True
@@ -228,6 +239,7 @@ _KINDS: tuple[type[Detail], ...] = (
     StateChanged,
     NoticeEdited,
     GapFilled,
+    PriorityChanged,
     HandedOn,
     StoodDown,
     Resolved,
@@ -280,6 +292,13 @@ def say_in_thread(
     s: Session, incident: Incident, key: str, what: str, params: dict, now: datetime
 ) -> None:
     outbox.enqueue(s, key, what, Target.THREAD, incident_id=incident.id, params=params, now=now)
+
+
+def tell(
+    s: Session, incident: Incident, key: str, what: OutboxKind, dm: Payload, now: datetime
+) -> None:
+    """A direct message about the incident (`dm` says to whom), once per key."""
+    outbox.enqueue(s, key, what, Target.DM, incident_id=incident.id, params=dm.to_json(), now=now)
 
 
 def refresh_card(s: Session, incident: Incident, key: str, now: datetime) -> None:

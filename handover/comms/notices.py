@@ -15,7 +15,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from handover.checklist.definition import Rendering
-from handover.clock.deadlines import late_by, plan_update_cycle, since_t0
+from handover.clock.deadlines import cancel, late_by, plan_update_cycle, since_t0
 from handover.clock.timeline import (
     InitialCommsSent,
     NoticeEdited,
@@ -26,16 +26,24 @@ from handover.clock.timeline import (
     UpdateSent,
     record_denial,
     record_event,
+    tell,
 )
 from handover.comms import templates
-from handover.intents import NoticeUndeliveredLine
+from handover.intents import InitialNoticeDm, NoticeUndeliveredLine
 from handover.models import Incident, Notice
 from handover.outcomes import AlreadyDone, Outcome, Refusal, Refused, answers_refusals, invalid
 from handover.settings import Settings
 from handover.store import outbox
 from handover.store.db import Database
 from handover.times import to_iso, utcnow
-from handover.vocabulary import ACTIVE, NoticeKind, NoticeStatus, OutboxKind, Target
+from handover.vocabulary import (
+    ACTIVE,
+    DeadlineKind,
+    NoticeKind,
+    NoticeStatus,
+    OutboxKind,
+    Target,
+)
 
 # A draft whose "next update" time is this close (or past; a quarter of the cadence for short
 # ones) is re-drafted before sending, so no notice promises a time already gone.
@@ -53,6 +61,17 @@ def _last_sent(s: Session, incident_id: int) -> Notice | None:
         .order_by(Notice.sent_at.desc(), Notice.id.desc())
         .limit(1)
     ).first()
+
+
+def unsent_kinds(s: Session, incident_id: int) -> list[str]:
+    """The kinds of notice with a draft waiting to be sent."""
+    return list(
+        s.scalars(
+            select(Notice.kind)
+            .where(Notice.incident_id == incident_id, Notice.status == NoticeStatus.DRAFT)
+            .distinct()
+        )
+    )
 
 
 def draft(
@@ -131,6 +150,17 @@ def publish_refused(s: Session, notice_id: int, error: str, now: datetime) -> No
     _queue(s, notice, f"refresh:{now.timestamp()}", OutboxKind.NOTICE, Target.THREAD, now)
 
 
+def _tell_agent(s: Session, incident: Incident, notice: Notice, now: datetime) -> None:
+    """The agent reads the initial notice out to callers: they get it as published."""
+    dm = InitialNoticeDm(
+        user=incident.reporter_id,
+        channel=notice.channel or "",
+        subject=notice.subject,
+        body=notice.body_mrkdwn,
+    )
+    tell(s, incident, f"notice:{notice.id}:agent", OutboxKind.INITIAL_NOTICE_DM, dm, now)
+
+
 def _queue(
     s: Session, notice: Notice, key: str, what: OutboxKind, target: Target, now: datetime
 ) -> None:
@@ -189,13 +219,42 @@ class Notices:
             ).first()
             return latest.doing if latest else ""
 
+    def last_eta(self, incident_id: int) -> str:
+        """The ETA of the latest update only: an older one would be stale, so never reused."""
+        with self.db.session() as s:
+            latest = s.scalars(
+                select(Notice)
+                .where(Notice.incident_id == incident_id, Notice.kind == NoticeKind.UPDATE)
+                .order_by(Notice.id.desc())
+                .limit(1)
+            ).first()
+            return latest.eta if latest else ""
+
     def summary(self, incident: Incident, target: Rendering) -> templates.Notice:
         """The executive summary, on demand: current state, impact, actions, time remaining."""
         next_update = incident.next_update_due_at or self.now() + (
             self.settings.update_interval_for(incident.priority)
         )
-        details = templates.Details(next_update_at=next_update, doing=self.last_doing(incident.id))
+        details = templates.Details(
+            next_update_at=next_update,
+            doing=self.last_doing(incident.id),
+            eta=self.last_eta(incident.id) or None,
+        )
         return templates.render(NoticeKind.SUMMARY, incident, self.settings.org, target, details)
+
+    def current_draft(self, incident_id: int, kind: NoticeKind) -> Notice | None:
+        """The draft of `kind` that Send would publish now (older ones are superseded)."""
+        with self.db.session() as s:
+            return s.scalars(
+                select(Notice)
+                .where(
+                    Notice.incident_id == incident_id,
+                    Notice.kind == kind,
+                    Notice.status == NoticeStatus.DRAFT,
+                )
+                .order_by(Notice.id.desc())
+                .limit(1)
+            ).first()
 
     def record_draft_ts(self, notice_id: int, ts: str) -> None:
         with self.db.session() as s:
@@ -368,6 +427,8 @@ class Notices:
             detail = ResolutionSent(notice=notice_id, channel=channel, after_s=after_s)
         elif incident.initial_comms_at is None:
             incident.initial_comms_at = now
+            cancel(s, incident.id, (DeadlineKind.INITIAL_NOTICE_NUDGE,))
+            _tell_agent(s, incident, notice, now)
             detail = InitialCommsSent(
                 notice=notice_id,
                 channel=channel,

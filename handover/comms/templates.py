@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 import traceback
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -118,8 +118,6 @@ def context(
     shown = replace(how, unknown=NOT_KNOWN, blank=NOT_KNOWN)
     answers = {**incident.answers, "headline": incident.headline}
     workaround = answers.get("workaround") or {}
-    engaged = list(incident.trgs or [])
-    suspected = [g for g in answers.get("resolver_groups") or [] if g != UNKNOWN]
     state = incident.stakeholder_state or "investigating"
 
     def time(at: datetime | None) -> str:
@@ -132,8 +130,8 @@ def context(
         "fields": {f.id: Safe(display(f, answers.get(f.id), org, shown)) for f in FIELDS.values()},
         "known": {f.id: field_value(f, answers.get(f.id)) == 1 for f in FIELDS.values()},
         "workaround": workaround.get("detail", "") if workaround.get("answer") == "yes" else "",
-        "teams": engaged or suspected,
-        "teams_engaged": bool(engaged),
+        "teams": named_teams(incident),
+        "teams_engaged": bool(incident.trgs),
         "state": STATES.get(state, state),
         "next_update": time(next_update),
         "resolved_at": time(incident.resolved_at),
@@ -146,17 +144,29 @@ def context(
     }
 
 
+def named_teams(incident: Incident) -> list[str]:
+    """The teams a notice names: those engaged, or until one is, the suspected resolver groups."""
+    engaged = list(incident.trgs or [])
+    suspected = [g for g in incident.answers.get("resolver_groups") or [] if g != UNKNOWN]
+    return engaged or suspected
+
+
 # Rendering -------------------------------------------------------------------------------------
 
 
-def _environment(folder: Path | None, escape: Callable[[str], str]) -> Environment:
+def _environment(folder: Path | None, how: Rendering) -> Environment:
     def finalize(value: object) -> str:
-        return value if isinstance(value, Safe) else escape(str(value))
+        return value if isinstance(value, Safe) else how.escape(str(value))
 
     def join(values: Iterable[object], separator: str = "") -> Safe:
         # Jinja's own join makes one plain str of its parts: finalize would then escape the
         # values already escaped (Safe) a second time.
         return Safe(finalize(separator).join(finalize(v) for v in values))
+
+    def heading(*parts: object) -> Safe:
+        # `{{ heading("Next update by ", next_update, ".") }}`: each part escaped once (as
+        # join does), the whole marked as a heading for the target (bold in Slack only).
+        return Safe(how.heading("".join(finalize(p) for p in parts)))
 
     built_in = FileSystemLoader(BUILT_IN)
     # The organisation's folder first; a kind missing there falls back to the built-in one,
@@ -171,6 +181,7 @@ def _environment(folder: Path | None, escape: Callable[[str], str]) -> Environme
         lstrip_blocks=True,
     )
     env.filters["join"] = join
+    env.globals["heading"] = heading
     return env
 
 
@@ -192,7 +203,7 @@ def render(
     jinja2.TemplateError for a broken template (`check_templates` finds those beforehand).
     """
     ctx = context(kind, incident, org, how, details)
-    template = _environment(org.templates_dir, how.escape).get_template(f"{kind}.j2")
+    template = _environment(org.templates_dir, how).get_template(f"{kind}.j2")
     return _notice(kind, template.render(ctx))
 
 
@@ -203,11 +214,15 @@ _WORDS = Rendering(time=plain_time, unknown=NOT_KNOWN, blank=NOT_KNOWN)
 
 
 def snapshot(incident: Incident) -> dict[str, Any]:
-    """The comms-relevant state of the record, stored with each notice (plain JSON)."""
+    """The comms-relevant state of the record, stored with each notice (plain JSON).
+
+    `teams` is what the notice named (`named_teams`), not only the teams engaged: the suspected
+    teams an initial notice named, engaged later, are no change to tell stakeholders about.
+    """
     return {
         "stakeholder_state": incident.stakeholder_state or "investigating",
         **{fid: incident.answers.get(fid) for fid in SNAPSHOT_FIELDS},
-        "trgs": list(incident.trgs or []),
+        "teams": named_teams(incident),
     }
 
 
@@ -216,7 +231,7 @@ def _words(key: str, value: Any) -> str:
         value = sorted(value)  # the same choices in another order are no change
     if key == "stakeholder_state":
         return STATES.get(value, str(value))
-    if key == "trgs":
+    if key == "teams":
         return ", ".join(value or []) or "none"
     # Catalogue choices are their own labels, so the default configuration words them right.
     return display(FIELDS[key], value, OrgConfig(), _WORDS)
@@ -225,10 +240,12 @@ def _words(key: str, value: Any) -> str:
 def diff_since(previous: dict[str, Any], current: dict[str, Any]) -> list[Change]:
     """What changed between two snapshots, in the snapshot's order, in plain words."""
     changes = []
+    if "teams" not in previous:  # stored before snapshots had `teams`: it had the engaged ones
+        previous = {**previous, "teams": previous.get("trgs")}
     for key, value in current.items():
         before, after = _words(key, previous.get(key)), _words(key, value)
         if before != after:
-            label = {"stakeholder_state": "Status", "trgs": "Teams engaged"}.get(key)
+            label = {"stakeholder_state": "Status", "teams": "Teams engaged"}.get(key)
             changes.append(Change(key, label or FIELDS[key].label, before, after))
     return changes
 

@@ -19,6 +19,7 @@ class Control(StrEnum):
     STAND_DOWN = "stand_down"
     RESOLVE = "resolve"
     CLOSE = "close"
+    CHANGE_PRIORITY = "change_priority"
 
 
 # In the order the card shows them. There is no "send back to the agent", by design
@@ -30,6 +31,7 @@ OFFERED: dict[IncidentStatus, tuple[Control, ...]] = {
         Control.DRAFT_UPDATE,
         Control.SUMMARY,
         Control.FILL_GAP,
+        Control.CHANGE_PRIORITY,
         Control.HAND_ON,
         Control.STAND_DOWN,
         Control.RESOLVE,

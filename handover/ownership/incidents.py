@@ -12,21 +12,29 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from handover.checklist import answers
-from handover.checklist.definition import FIELDS, STEPS, Kind
-from handover.clock.deadlines import cancel, late_by, plan_first_phase, since_t0
+from handover.checklist.definition import FIELDS, PRIORITIES, STEPS, Kind
+from handover.clock.deadlines import (
+    cancel,
+    late_by,
+    plan_first_phase,
+    plan_update_cycle,
+    since_t0,
+)
 from handover.clock.timeline import (
     Accepted,
     Closed,
     GapFilled,
     HandedOn,
+    PriorityChanged,
     Resolved,
     StoodDown,
     TrgsEngaged,
     record_denial,
     record_event,
+    tell,
 )
 from handover.comms import notices
-from handover.intents import AcceptedDm, HandedOnDm, HandedOverDm, StoodDownDm
+from handover.intents import AcceptedDm, HandedOnDm, HandedOverDm, ResolvedDm, StoodDownDm
 from handover.models import Incident, Reask
 from handover.outcomes import (
     AlreadyDone,
@@ -37,7 +45,6 @@ from handover.outcomes import (
     invalid,
 )
 from handover.ownership.controls import Control, statuses_for
-from handover.payload import Payload
 from handover.reporting import exception_reports
 from handover.settings import Settings
 from handover.store import outbox
@@ -53,11 +60,6 @@ from handover.vocabulary import (
     StakeholderState,
     Target,
 )
-
-
-def tell(s: Session, incident: Incident, key: str, what: OutboxKind, dm: Payload, now) -> None:
-    """A direct message about the incident, once per key."""
-    outbox.enqueue(s, key, what, Target.DM, incident_id=incident.id, params=dm.to_json(), now=now)
 
 
 def on_handover(s: Session, incident: Incident, settings: Settings, now: datetime) -> None:
@@ -257,6 +259,39 @@ class Incidents:
             return Outcome(True, incident)
 
     @answers_refusals
+    def change_priority(self, incident_id: int, user: str, priority: str, reason: str) -> Outcome:
+        """The owner raises or lowers the priority, with a reason. Updates follow the new
+        cadence from the next one on: a raise brings the next update forward when the new
+        cadence is shorter; a lowering keeps the time already promised to stakeholders."""
+        reason = " ".join(reason.split())
+        if priority not in (o.id for o in PRIORITIES):
+            raise invalid("Choose P1, P2, P3 or P4.")
+        if len(reason) < 5:
+            raise invalid("Please say why the priority changes (a few words).")
+        with self.db.session() as s:
+            incident = self._owned(s, incident_id, user, Control.CHANGE_PRIORITY)
+            before = incident.priority
+            if priority == before:
+                raise invalid(f"It is {before} already.", incident)
+            now = self.now()
+            incident.priority = priority
+            due = incident.next_update_due_at
+            sooner = now + self.settings.update_interval_for(priority)
+            moved = None
+            if due is not None and sooner < due:
+                plan_update_cycle(s, incident, self.settings, due=sooner)
+                moved = to_iso(sooner)
+            changed_to = PriorityChanged(
+                before=before, after=priority, reason=reason, next_update_at=moved
+            )
+            record_event(s, incident, user, changed_to, now)
+            # An unsent draft was written for the old priority and its cadence: draft it again.
+            for kind in notices.unsent_kinds(s, incident.id):
+                if kind != NoticeKind.RESOLUTION:
+                    notices.draft(s, incident, kind, self.settings, now, actor=user)
+            return Outcome(True, incident)
+
+    @answers_refusals
     def hand_on(self, incident_id: int, user: str, new_owner: str) -> Outcome:
         if new_owner == user:
             raise invalid("You own it already: choose someone else to hand it on to.")
@@ -320,6 +355,8 @@ class Incidents:
                 resolved_at=to_iso(resolved_at), after_s=since_t0(incident, resolved_at)
             )
             record_event(s, incident, user, resolved, now)
+            dm = ResolvedDm(user=incident.reporter_id, resolved_at=to_iso(resolved_at))
+            tell(s, incident, f"dm:{incident.id}:resolved", OutboxKind.RESOLVED_DM, dm, now)
             return Outcome(True, incident)
 
     @answers_refusals

@@ -6,18 +6,22 @@ replicas never send one row twice; retried with back-off when Slack fails, so no
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import ColumnElement, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from handover.models import Event, Outbox
+from handover.models import Event, Notice, Outbox
 from handover.store.db import changed
-from handover.vocabulary import EventKind, OutboxKind, OutboxStatus, Target
+from handover.vocabulary import EventKind, NoticeStatus, OutboxKind, OutboxStatus, Target
+
+log = logging.getLogger(__name__)
 
 # Longer than one send can take (the Web API client times out after 10 s): a row still
-# "sending" after this was left by a sender that died, and is tried again.
+# "sending" after this was left by a sender that died, and is tried again. A sender that
+# needs longer (a user group's members, one by one) renews it as it goes.
 LEASE = timedelta(seconds=20)
 MAX_BACKOFF = timedelta(minutes=5)
 
@@ -68,7 +72,8 @@ def due(s: Session, now: datetime, limit: int = 50) -> list[Outbox]:
 
 
 def claim(s: Session, row: Outbox, now: datetime) -> bool:
-    """Take the row for sending; False when another sender (replica) has it."""
+    """Take the row for sending; False when another sender (replica) has it. The claim is the
+    row's attempts after it (`row.attempts + 1`): the sender's marks are fenced on it."""
     claimed = (
         update(Outbox)
         .where(Outbox.id == row.id, Outbox.status == row.status, Outbox.attempts == row.attempts)
@@ -77,11 +82,40 @@ def claim(s: Session, row: Outbox, now: datetime) -> bool:
     return changed(s, claimed) == 1
 
 
-def sent(s: Session, row_id: int, ts: str | None, now: datetime) -> None:
-    s.execute(
-        update(Outbox)
-        .where(Outbox.id == row_id)
-        .values(status=OutboxStatus.SENT, result_ts=ts, sent_at=now, error="", failing_since=None)
+def _still_claimed(row_id: int, claimed: int | None) -> ColumnElement[bool]:
+    """The row as its sender left it: still "sending" and, given the claim, not claimed again
+    since by a sender that found the lease run out (without it: by anyone)."""
+    fence = (Outbox.id == row_id) & (Outbox.status == OutboxStatus.SENDING)
+    return fence if claimed is None else fence & (Outbox.attempts == claimed)
+
+
+def _mark(s: Session, row_id: int, claimed: int | None, mark: str, **values: Any) -> bool:
+    """Mark the claimed row; a sender that lost its claim changes nothing (the other sender
+    tells, gives up or retries), which is worth a line in the log."""
+    if changed(s, update(Outbox).where(_still_claimed(row_id, claimed)).values(**values)) == 1:
+        return True
+    log.warning("outbox row %s not marked %s: its claim %s was lost", row_id, mark, claimed)
+    return False
+
+
+def renew(s: Session, row_id: int, claimed: int, now: datetime) -> bool:
+    """Extend a long send's lease; False when another sender has claimed the row since."""
+    return _mark(s, row_id, claimed, "renewed", lease_until=now + LEASE)
+
+
+def sent(
+    s: Session, row_id: int, ts: str | None, now: datetime, *, claimed: int | None = None
+) -> bool:
+    return _mark(
+        s,
+        row_id,
+        claimed,
+        OutboxStatus.SENT,
+        status=OutboxStatus.SENT,
+        result_ts=ts,
+        sent_at=now,
+        error="",
+        failing_since=None,
     )
 
 
@@ -92,37 +126,40 @@ def retry(
     error: str,
     now: datetime,
     after: timedelta | None = None,
-) -> None:
-    """Back off (1 s, 2 s, 4 s … 5 min), or exactly `after` when Slack said Retry-After."""
+) -> bool:
+    """Back off (1 s, 2 s, 4 s … 5 min), or exactly `after` when Slack said Retry-After.
+    `attempts` counts the claim's try: it is the claim."""
     wait = after if after is not None else min(MAX_BACKOFF, timedelta(seconds=2 ** (attempts - 1)))
-    s.execute(
-        update(Outbox)
-        .where(Outbox.id == row_id)
-        .values(
-            status=OutboxStatus.PENDING,
-            next_attempt_at=now + wait,
-            error=error[:500],
-            failing_since=func.coalesce(Outbox.failing_since, now),
-        )
+    return _mark(
+        s,
+        row_id,
+        attempts,
+        "for a retry",
+        status=OutboxStatus.PENDING,
+        next_attempt_at=now + wait,
+        error=error[:500],
+        failing_since=func.coalesce(Outbox.failing_since, now),
     )
 
 
-def defer(s: Session, row_id: int, now: datetime, wait: timedelta) -> None:
+def defer(
+    s: Session, row_id: int, now: datetime, wait: timedelta, *, claimed: int | None = None
+) -> bool:
     """Not yet sendable (its card is not posted yet): try again soon without counting a try."""
-    s.execute(
-        update(Outbox)
-        .where(Outbox.id == row_id)
-        .values(
-            status=OutboxStatus.PENDING, next_attempt_at=now + wait, attempts=Outbox.attempts - 1
-        )
+    return _mark(
+        s,
+        row_id,
+        claimed,
+        "deferred",
+        status=OutboxStatus.PENDING,
+        next_attempt_at=now + wait,
+        attempts=Outbox.attempts - 1,
     )
 
 
-def failed(s: Session, row_id: int, error: str) -> None:
-    s.execute(
-        update(Outbox)
-        .where(Outbox.id == row_id)
-        .values(status=OutboxStatus.FAILED, error=error[:500])
+def failed(s: Session, row_id: int, error: str, *, claimed: int | None = None) -> bool:
+    return _mark(
+        s, row_id, claimed, OutboxStatus.FAILED, status=OutboxStatus.FAILED, error=error[:500]
     )
 
 
@@ -145,18 +182,21 @@ def card_refused(s: Session, incident_id: int, *, since: bool = False) -> bool:
     return s.scalar(query.limit(1)) is not None
 
 
-def hold_for_card(s: Session, incident_id: int, *also: int) -> int:
+def hold_for_card(
+    s: Session, incident_id: int, row_id: int | None = None, *, claimed: int | None = None
+) -> int:
     """Park what waits for a refused card (its updates, its thread, the agent's confirmation):
-    retrying those every second would change nothing. `also`: rows to park with them."""
+    retrying those every second would change nothing. `row_id`: the row a sender claimed and
+    found waiting for the card, parked with them (left "sending", it would be leased again
+    and again)."""
     waiting = (Outbox.target.in_(NEEDS_CARD)) | (Outbox.what == OutboxKind.HANDED_OVER_DM)
+    parked = (Outbox.status == OutboxStatus.PENDING) & waiting
+    if row_id is not None:
+        parked = parked | _still_claimed(row_id, claimed)
     return changed(
         s,
         update(Outbox)
-        .where(
-            Outbox.incident_id == incident_id,
-            Outbox.status == OutboxStatus.PENDING,
-            waiting | Outbox.id.in_(also),
-        )
+        .where(Outbox.incident_id == incident_id, parked)
         .values(status=OutboxStatus.HELD),
     )
 
@@ -167,31 +207,54 @@ TROUBLED = (OutboxStatus.FAILED, OutboxStatus.HELD)
 def troubled(s: Session, now: datetime) -> list[Outbox]:
     """Rows someone should look at: given up, held for a refused card, still failing, or left
     "sending" by a sender that died. Oldest first."""
+    rows = s.scalars(
+        select(Outbox)
+        .where(
+            or_(
+                Outbox.status.in_(TROUBLED),
+                (Outbox.status == OutboxStatus.PENDING) & Outbox.failing_since.is_not(None),
+                (Outbox.status == OutboxStatus.SENDING) & (Outbox.lease_until < now),
+            )
+        )
+        .order_by(Outbox.id)
+    )
+    return [row for row in rows if not _notice_settled(s, row)]
+
+
+def _notice_settled(s: Session, row: Outbox) -> bool:
+    """A refused publication whose notice went out since (Send pressed again: a new row) or
+    was replaced by a newer draft: nothing is left to do about it."""
+    if row.what != OutboxKind.NOTICE_PUBLISH or row.status != OutboxStatus.FAILED:
+        return False
+    notice = s.get(Notice, row.params["notice_id"])
+    return notice is None or notice.status in (NoticeStatus.SENT, NoticeStatus.SUPERSEDED)
+
+
+def requeue(s: Session, row_ids: list[int], now: datetime) -> list[int]:
+    """Try these rows again now, from a clean slate of failures (not of attempts: an earlier
+    attempt may have reached Slack, and the sender looks for it before posting again).
+    Returns the rows re-queued."""
     return list(
         s.scalars(
-            select(Outbox)
+            update(Outbox)
             .where(
-                or_(
-                    Outbox.status.in_(TROUBLED),
-                    (Outbox.status == OutboxStatus.PENDING) & Outbox.failing_since.is_not(None),
-                    (Outbox.status == OutboxStatus.SENDING) & (Outbox.lease_until < now),
-                )
+                Outbox.id.in_(row_ids),
+                Outbox.status.in_(TROUBLED)
+                | ((Outbox.status == OutboxStatus.PENDING) & Outbox.failing_since.is_not(None)),
             )
-            .order_by(Outbox.id)
+            .values(status=OutboxStatus.PENDING, next_attempt_at=now, failing_since=None, error="")
+            .returning(Outbox.id)
         )
     )
 
 
-def requeue(s: Session, row_ids: list[int], now: datetime) -> int:
-    """Try these rows again now, from a clean slate of failures (not of attempts: an earlier
-    attempt may have reached Slack, and the sender looks for it before posting again)."""
-    return changed(
-        s,
+def drop(s: Session, row_ids: list[int], why: str) -> None:
+    """Never send these: what they say is no longer true. Marked sent with nothing sent (no
+    ts, no time), `why` as the error: a record of the skip, and out of `baton outbox`."""
+    s.execute(
         update(Outbox)
-        .where(
-            Outbox.id.in_(row_ids),
-            Outbox.status.in_(TROUBLED)
-            | ((Outbox.status == OutboxStatus.PENDING) & Outbox.failing_since.is_not(None)),
+        .where(Outbox.id.in_(row_ids), Outbox.status != OutboxStatus.SENDING)
+        .values(
+            status=OutboxStatus.SENT, result_ts=None, sent_at=None, error=why, failing_since=None
         )
-        .values(status=OutboxStatus.PENDING, next_attempt_at=now, failing_since=None, error=""),
     )

@@ -37,9 +37,11 @@ def register(app: App, deps: Deps) -> None:
         """Before anyone owns the incident, those allowed to accept may send its comms."""
         return incident.owner_id is not None or policy.allows(user, client)
 
-    def send(body: dict, respond: Respond, client: WebClient, broad: bool) -> None:
+    def send(
+        body: dict, respond: Respond, client: WebClient, broad: bool, notice_id: int | None = None
+    ) -> None:
         user = body["user"]["id"]
-        found = notices.get(value_of(body))
+        found = notices.get(value_of(body) if notice_id is None else notice_id)
         if found is None:
             ephemeral(respond, refusal_text(Outcome(False, refusal=Refusal.NOT_FOUND), "send it"))
             return
@@ -70,6 +72,23 @@ def register(app: App, deps: Deps) -> None:
     def send_broad_clicked(ack: Ack, body: dict, respond: Respond, client: WebClient) -> None:
         ack()  # this button sits behind a confirmation dialog: the click is the confirmation
         send(body, respond, client, broad=True)
+
+    @app.action(Action.SEND_INITIAL)
+    @failures.after_ack
+    def send_initial_clicked(ack: Ack, body: dict, respond: Respond, client: WebClient) -> None:
+        ack()  # from a line chasing the initial notice: whichever draft is current now
+        incident = incidents.get(value_of(body))
+        draft = notices.current_draft(incident.id, NoticeKind.INITIAL) if incident else None
+        if incident is None or draft is None:
+            sent = incident is not None and incident.initial_comms_at is not None
+            ephemeral(
+                respond,
+                "The initial notice has gone out already."
+                if sent
+                else "There is no initial notice to send: it may have been stood down or closed.",
+            )
+            return
+        send(body, respond, client, broad=False, notice_id=draft.id)
 
     @app.action(Action.NOTICE_EDIT)
     @failures.after_ack

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -35,24 +36,36 @@ from slack_sdk.models.views import View
 from bot.slack.blocks import BAND_DOT
 from bot.slack.ids import ACTION, ENGAGE_GROUPS, Callback
 from bot.slack.metadata import Metadata
-from bot.slack.mrkdwn import ERROR_LIMIT, OPTION_TEXT_LIMIT, OPTIONS_LIMIT, escape, truncate
+from bot.slack.mrkdwn import (
+    ERROR_LIMIT,
+    OPTION_TEXT_LIMIT,
+    OPTIONS_LIMIT,
+    SLACK,
+    escape,
+    truncate,
+)
 from handover.checklist.definition import (
     FIELDS,
     STEP_IDS,
+    STEPS,
     UNKNOWN,
     Field,
     Kind,
     Step,
+    display,
+    in_sentence,
     options_for,
     step,
 )
 from handover.checklist.definition import Option as ChecklistOption
+from handover.checklist.quality import field_value
 from handover.handovers import Handovers, Review
 from handover.models import Draft
 from handover.settings import OrgConfig
 from handover.times import parse_time
 
 DATETIME_FLAGS = {"approximate": "Approximate", UNKNOWN: "Not known", "none": ""}
+FLAGS_LABEL = "About the time"  # the checkboxes under a date picker (Approximate, Not known)
 TRISTATE = (("yes", "Yes"), ("no", "No"), (UNKNOWN, "Unknown"))
 DETAIL_LENGTH = 500  # a yes-answer's detail, a priority's reason
 REFS_LENGTH = 1000
@@ -229,7 +242,8 @@ def _datetime_models(f: Field, value: Any, choices: tuple[ChecklistOption, ...])
         ),
         InputBlock(
             block_id=block_id(f.id, "flags"),
-            label=" ",
+            # Slack shows every input's label: a blank one reads as a stray gap in the form.
+            label=FLAGS_LABEL,
             optional=True,
             element=CheckboxesElement(
                 action_id=ACTION, options=flag_opts, initial_options=initial or None
@@ -307,7 +321,54 @@ def _field_models(f: Field, value: Any, choices: tuple[ChecklistOption, ...]) ->
     return _MODELS[f.kind](f, value, choices)
 
 
-def _review_summary(review: Review) -> list:
+ANSWER_SHOWN = 150  # characters of one answer in the review's summary (the record keeps all)
+# Each step is answered in a view that replaces the one before (response_action "update"), so
+# the modal has no way back, and `resume` reopens the step the draft reached: the review.
+# What can still be corrected is corrected by the manager, who can change any answer.
+NO_WAY_BACK = (
+    "Earlier steps cannot be reopened from here. If an answer is wrong, hand over anyway "
+    "and tell the incident manager: they can correct any answer on the card."
+)
+
+
+def _section(text: str) -> SectionBlock:
+    return SectionBlock(text=MarkdownTextObject(text=truncate(text), verbatim=True))
+
+
+def _shown(f: Field, value: Any, org: OrgConfig) -> str:
+    """One answer in words, escaped, cut short enough for a summary line."""
+    text = display(f, value, org, SLACK)
+    if len(text) <= ANSWER_SHOWN:
+        return text
+    # Not in the middle of an entity (&amp;): cut before it, or the line shows "&am".
+    return re.sub(r"&[#\w]*$", "", text[:ANSWER_SHOWN]) + "…"
+
+
+def _blank(f: Field, value: Any) -> bool:
+    """Nothing given: a ticket references box left empty is stored as no refs, not "none"."""
+    if f.kind == Kind.REFS and isinstance(value, dict):
+        return not value.get("refs") and not str(value.get("raw", "")).strip()
+    return value in (None, "", [])
+
+
+def _answers_summary(the_step: Step, values: dict[str, Any], org: OrgConfig) -> str:
+    """A step's answers, one line each: "Label: value"; those answered "unknown" on one line
+    ("Not known yet: …"); blank ones are left out (they are in the gaps above)."""
+    lines, unknown = [f"*{escape(the_step.title)}*"], []
+    for f in the_step.fields:
+        value = values.get(f.id)
+        if field_value(f, value) == 0.5:  # "unknown", said on purpose
+            unknown.append(in_sentence(f.label))
+        elif not _blank(f, value):
+            lines.append(f"{escape(f.label)}: {_shown(f, value, org)}")
+    if unknown:
+        lines.append(f"Not known yet: {escape(', '.join(unknown))}")
+    if len(lines) == 1:
+        lines.append("_Nothing given yet._")
+    return "\n".join(lines)
+
+
+def _review_summary(review: Review, values: dict[str, Any], org: OrgConfig) -> list:
     q, p = review.quality, review.proposal
     dot = BAND_DOT[q.band]
     lines = [
@@ -315,15 +376,18 @@ def _review_summary(review: Review) -> list:
         f"*Handover quality: {dot} {q.score} %* ({q.band}).",
     ]
     if q.gaps:
-        names = ", ".join(f"{g.label.lower()} ({g.answer})" for g in q.gaps[:12])
+        names = ", ".join(f"{in_sentence(g.label)} ({g.answer})" for g in q.gaps[:12])
         more = f" and {len(q.gaps) - 12} more" if len(q.gaps) > 12 else ""
         lines.append(f"Gaps: {escape(names)}{more}.")
         lines.append(
-            "You can go back and fill them, or hand over now: the incident manager "
-            "fills the rest. Nothing is sent back to you."
+            "Hand over now: the incident manager fills the rest. Nothing is sent back to you."
         )
+    answered = [s for s in STEPS if s.id != "review"]
     return [
-        SectionBlock(text=MarkdownTextObject(text="\n".join(lines), verbatim=True)),
+        _section("\n".join(lines)),
+        DividerBlock(),
+        _section(f"*Your answers.* {NO_WAY_BACK}"),
+        *(_section(_answers_summary(s, values, org)) for s in answered),
         DividerBlock(),
     ]
 
@@ -353,7 +417,7 @@ def step_view(
             )
         )
     if review is not None:
-        blocks.extend(_review_summary(review))
+        blocks.extend(_review_summary(review, values, org))
     for f in the_step.fields:
         value = values.get(f.id)
         if f.kind == Kind.PRIORITY and value is None and review is not None:

@@ -25,6 +25,7 @@ from bot.slack.mrkdwn import (
     truncate,
 )
 from handover.checklist.card_content import card_content
+from handover.checklist.definition import in_sentence
 from handover.checklist.quality import Quality, assess
 from handover.clock.deadlines import objectives
 from handover.models import Incident
@@ -101,7 +102,7 @@ def quality_line(incident: Incident, handed_over: Quality) -> str:
     current = assess(incident.answers)
     if current.score != handed_over.score:
         line += f" as handed over, {current.score} % now"
-    gaps = ", ".join(g.label.lower() for g in current.gaps) or "none"
+    gaps = ", ".join(in_sentence(g.label) for g in current.gaps) or "none"
     return f"{line} · gaps: {gaps}"
 
 
@@ -119,6 +120,7 @@ BUTTONS: dict[Control, tuple[str, Action]] = {
     Control.DRAFT_UPDATE: ("Draft update", Action.DRAFT_UPDATE),
     Control.SUMMARY: ("Executive summary", Action.SUMMARY),
     Control.FILL_GAP: ("Fill a gap", Action.FILL_GAP),
+    Control.CHANGE_PRIORITY: ("Change priority", Action.CHANGE_PRIORITY),
     Control.HAND_ON: ("Hand on", Action.HAND_ON),
     Control.STAND_DOWN: ("Stand down", Action.STAND_DOWN),
     Control.RESOLVE: ("Resolve", Action.RESOLVE),

@@ -1,5 +1,6 @@
-"""The small modals the card's controls open: engage resolver groups, hand on, stand down,
-resolve, fill a gap (which field, then its input from the checklist definition)."""
+"""The small modals the card's controls open: engage resolver groups, change the priority,
+hand on, stand down, resolve, fill a gap (which field, then its input from the checklist
+definition)."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from bot.slack.ids import ACTION, ENGAGE_GROUPS, Callback
 from bot.slack.intake.modal import field_blocks
 from bot.slack.metadata import Metadata
 from bot.slack.mrkdwn import OPTIONS_LIMIT
-from handover.checklist.definition import FIELDS, STEPS, Kind
+from handover.checklist.definition import FIELDS, PRIORITIES, STEPS, Kind
 from handover.checklist.quality import assess
 from handover.models import Incident
 from handover.settings import Settings
@@ -63,6 +64,32 @@ def engage_form(incident: Incident, channel: str, settings: Settings) -> dict:
         "Engage resolver groups",
         "Record",
         [InputBlock(block_id=ENGAGE_GROUPS, label="Groups engaged", element=element)],
+        Metadata(incident=incident.id, channel=channel),
+    )
+
+
+def change_priority_form(incident: Incident, channel: str, settings: Settings) -> dict:
+    options = [Option(value=p.id, label=p.label) for p in PRIORITIES]
+    current = next((o for o in options if o.value == incident.priority), None)
+    return _modal(
+        Callback.CHANGE_PRIORITY,
+        "Change priority",
+        "Change",
+        [
+            InputBlock(
+                block_id="priority",
+                label="Priority",
+                element=StaticSelectElement(
+                    action_id=ACTION, options=options, initial_option=current
+                ),
+            ),
+            InputBlock(
+                block_id="reason",
+                label="Why does it change?",
+                hint="Shown in the thread; the update cadence follows the new priority.",
+                element=PlainTextInputElement(action_id=ACTION, multiline=True, max_length=1000),
+            ),
+        ],
         Metadata(incident=incident.id, channel=channel),
     )
 

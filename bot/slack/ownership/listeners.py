@@ -25,6 +25,11 @@ Form = Callable[[Incident, str, Settings], dict]
 # What the clicker wanted to do, in their words (for a refusal), and the form it opens.
 FORMS: dict[Action, tuple[Control, str, Form]] = {
     Action.ENGAGE: (Control.ENGAGE, "engage resolver groups", forms.engage_form),
+    Action.CHANGE_PRIORITY: (
+        Control.CHANGE_PRIORITY,
+        "change the priority",
+        forms.change_priority_form,
+    ),
     Action.HAND_ON: (Control.HAND_ON, "hand it on", forms.hand_on_form),
     Action.STAND_DOWN: (Control.STAND_DOWN, "stand it down", forms.stand_down_form),
     Action.RESOLVE: (Control.RESOLVE, "resolve it", forms.resolve_form),
@@ -58,6 +63,7 @@ def register(app: App, deps: Deps) -> None:
 
     # Controls that ask for something first open a small modal, for the owner only.
     @app.action(Action.ENGAGE)
+    @app.action(Action.CHANGE_PRIORITY)
     @app.action(Action.HAND_ON)
     @app.action(Action.STAND_DOWN)
     @app.action(Action.RESOLVE)
@@ -80,6 +86,14 @@ def register(app: App, deps: Deps) -> None:
         incident_id = Metadata.of(view).incident_id()
         outcome = incidents.engage(incident_id, body["user"]["id"], groups)
         finish(ack, outcome, ENGAGE_GROUPS, "engage resolver groups")
+
+    @app.view_submission(Callback.CHANGE_PRIORITY)
+    def change_priority_submitted(ack: Ack, body: dict, view: dict) -> None:
+        priority = (_value(view, "priority").get("selected_option") or {}).get("value") or ""
+        reason = _value(view, "reason").get("value") or ""
+        incident_id = Metadata.of(view).incident_id()
+        outcome = incidents.change_priority(incident_id, body["user"]["id"], priority, reason)
+        finish(ack, outcome, "reason", "change the priority")
 
     @app.view_submission(Callback.HAND_ON)
     def hand_on_submitted(ack: Ack, body: dict, view: dict) -> None:

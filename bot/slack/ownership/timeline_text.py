@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.slack.mrkdwn import escape, slack_time
+from handover.checklist.definition import in_sentence
 from handover.clock.timeline import (
     CardLate,
     CardUndelivered,
@@ -37,6 +38,7 @@ EVENT_WORDS: dict[EventKind, str] = {
     EventKind.STATE_CHANGED: "changed the stakeholder status",
     EventKind.NOTICE_EDITED: "edited a notice",
     EventKind.GAP_FILLED: "filled in a gap",
+    EventKind.PRIORITY_CHANGED: "changed the priority",
     EventKind.HANDED_ON: "handed it on",
     EventKind.STOOD_DOWN: "stood it down",
     EventKind.RESOLVED: "marked it resolved",
@@ -68,7 +70,7 @@ def exception_report_text(report: dict) -> str:
             mark = " (critical)" if gap["critical"] else ""
             lines.append(f"• {gap['label']}: {gap['answer']}{mark}. {gap['training']}")
     if report["reasks"]:
-        filled = ", ".join(r["label"].lower() for r in report["reasks"])
+        filled = ", ".join(in_sentence(r["label"]) for r in report["reasks"])
         lines.append(f"*What the incident manager had to fill in or correct:* {filled}.")
     return "\n".join(lines)
 
@@ -86,7 +88,7 @@ def _words(entry: TimelineEntry) -> str:
     elif isinstance(detail, HandedOn):
         words += f" to <@{detail.new}>"
     elif isinstance(detail, GapFilled):
-        words += f": {detail.label.lower()}"
+        words += f": {in_sentence(detail.label)}"
     elif isinstance(detail, StateChanged):
         words += f": {_state(detail.before)} → {_state(detail.after)}"
     elif isinstance(detail, StoodDown):
