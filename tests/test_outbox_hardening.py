@@ -24,7 +24,15 @@ from tests.flows import card_message, click, draft_message, wait_until
 from tests.prometheus import scrape, value
 from tests.test_cli import baton as baton_cli
 from tests.test_delivery import queue_dm
-from tests.test_reach import card_posts, dms_to, events, outbox_rows, refused, submit_handover
+from tests.test_reach import (
+    card_posts,
+    dms_to,
+    events,
+    outbox_rows,
+    refused,
+    status_of,
+    submit_handover,
+)
 
 pytestmark = pytest.mark.both_databases
 BACKUP = "U0BACKUP01"
@@ -87,10 +95,10 @@ def refuse_the_card(baton) -> None:
 def test_a_thread_line_queued_after_the_card_was_refused_is_held(config, baton):
     refuse_the_card(baton)
     submit_handover(baton)
-    wait_until(lambda: outbox_rows(baton, what="handed_over")[0].status == "held")
+    wait_until(lambda: status_of(baton, what="handed_over") == "held")
     # Nobody accepts (nobody can: no card): the escalation's line is queued for the thread.
     wait_until(lambda: outbox_rows(baton, what="escalation"), timeout=10)
-    wait_until(lambda: outbox_rows(baton, what="escalation")[0].status == "held", timeout=5)
+    wait_until(lambda: status_of(baton, what="escalation") == "held", timeout=5)
     time.sleep(1.5)
     (line,) = outbox_rows(baton, what="escalation")
     assert (line.status, line.attempts) == ("held", 1)  # claimed once, then parked

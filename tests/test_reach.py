@@ -64,6 +64,12 @@ def outbox_rows(baton, **where) -> list[Outbox]:
         return s.query(Outbox).filter_by(**where).all()
 
 
+def status_of(baton, **where) -> str | None:
+    """The status of the one matching row, None while it is not written yet (work after the ack)."""
+    rows = outbox_rows(baton, **where)
+    return rows[0].status if rows else None
+
+
 @pytest.mark.usefixtures("config")
 def test_a_refused_card_is_told_to_the_agent_and_escalate_to_at_once(baton):
     # The managers' channel is private and Baton was never invited: Slack says it is not found.
@@ -91,7 +97,7 @@ def test_a_refused_card_is_told_to_the_agent_and_escalate_to_at_once(baton):
     assert "E-mail down" in alert and f"<@{AGENT}>" in alert  # the essentials, to act on
     # The refusal is on the timeline; what waits for the card is held, not retried each second.
     assert [e.detail["error"] for e in events(baton, "card_undelivered")] == ["channel_not_found"]
-    wait_until(lambda: outbox_rows(baton, what="handed_over")[0].status == "held")
+    wait_until(lambda: status_of(baton, what="handed_over") == "held")
     assert {r.status for r in outbox_rows(baton, what="notice_post")} == {"held"}
     time.sleep(1.5)
     # Never the success confirmation, and no second card attempt.
@@ -135,14 +141,14 @@ def test_a_card_failing_too_long_gives_up_and_says_so(baton):
         timeout=15,
     )[0]
     assert "Slack answered `service_unavailable`" in told.args["text"]
-    assert outbox_rows(baton, what="card_post")[0].status == "failed"
+    assert status_of(baton, what="card_post") == "failed"
 
 
 @pytest.mark.usefixtures("config")
 def test_outbox_lists_the_refused_card_and_retry_posts_it_once_marked_late(baton):
     baton.fake.add_channel(MIM_CHANNEL, "major-incidents", private=True, member=False)
     submit_handover(baton)
-    wait_until(lambda: outbox_rows(baton, what="handed_over")[0].status == "held")
+    wait_until(lambda: status_of(baton, what="handed_over") == "held")
     env = {"DATABASE_URL": baton.settings.database_url}
     listed = baton_cli("outbox", env=env)
     assert listed.returncode == 0, listed.stderr
@@ -310,7 +316,7 @@ def test_a_retried_line_in_a_long_thread_is_found_not_posted_twice(baton):
     # Slack posts the "accepted" line, but its answer is lost: Baton must look before retrying.
     baton.fake.fail("chat.postMessage", Failure(500, carried_out=True))
     click(baton.slack, MIM, card, "incident_accept")
-    wait_until(lambda: outbox_rows(baton, what="accepted")[0].status == "sent", timeout=15)
+    wait_until(lambda: status_of(baton, what="accepted") == "sent", timeout=15)
     lines = [t for t in baton.fake.thread(card["ts"]) if "accepted *MI-" in t]
     assert len(lines) == 1
     pages = [c for c in baton.fake.calls_to("conversations.replies")]
@@ -325,7 +331,7 @@ def test_a_row_that_cannot_be_rendered_fails_once_with_its_error(baton):
         outbox.enqueue(  # an "accepted" line whose params lack what its words need
             s, "broken", "accepted", Target.THREAD, incident_id=incident_id, params={}, now=utcnow()
         )
-    wait_until(lambda: outbox_rows(baton, key="broken")[0].status == "failed")
+    wait_until(lambda: status_of(baton, key="broken") == "failed")
     (row,) = outbox_rows(baton, key="broken")
     assert row.attempts == 1 and row.error.startswith("TypeError: Accepted")
     (event,) = events(baton, "message_undelivered")
