@@ -37,6 +37,7 @@ class Outcome:
     incident: Incident | None = None
     refusal: Refusal | None = None
     message: str = ""  # for INVALID: what is wrong, in words
+    again: bool = False  # done before (a double click, Slack's retry): nothing happened now
 
 
 class Answered(Exception):
@@ -56,7 +57,7 @@ class AlreadyDone(Answered):
     """The action happened before (a double click, Slack's retry): a success, no second effect."""
 
     def __init__(self, incident: Incident):
-        super().__init__(Outcome(True, incident))
+        super().__init__(Outcome(True, incident, again=True))
 
 
 def invalid(message: str, incident: Incident | None = None) -> Refused:

@@ -108,6 +108,14 @@ def env(fake_slack: FakeSlack, db_url: str, monkeypatch: pytest.MonkeyPatch) -> 
     return values
 
 
+@pytest.fixture
+def no_ping(env, tmp_path, monkeypatch):
+    """The card pings nobody: every mention left in a message would be a typed one."""
+    path = tmp_path / "baton.toml"
+    path.write_text('card_mention = "none"\n')
+    monkeypatch.setenv("BATON_CONFIG", str(path))
+
+
 @dataclass
 class RunningBaton:
     url: str

@@ -70,6 +70,12 @@ def texts(blocks: list[dict]) -> str:
     return json.dumps(blocks, ensure_ascii=False)
 
 
+def not_known(blocks: list[dict]) -> str:
+    """The card's "Not known yet" line ("" when everything is known)."""
+    found = [b["elements"][0]["text"] for b in blocks if b.get("block_id") == "not_known"]
+    return found[0] if found else ""
+
+
 def hand_over(baton) -> dict:
     """A whole handover through Slack; returns the card as the managers' channel has it."""
     review = walk_to_review(baton)
@@ -96,9 +102,31 @@ def click(sender: SlackSender, user: str, card: dict, action_id: str):
 
 
 def buttons(card: dict) -> list[str]:
+    """The labels of the message's buttons (not of its "more" menu)."""
     return [
-        el["text"]["text"] for b in card["blocks"] if b["type"] == "actions" for el in b["elements"]
+        el["text"]["text"]
+        for b in card["blocks"]
+        if b["type"] == "actions"
+        for el in b["elements"]
+        if el["type"] == "button"
     ]
+
+
+def menu(card: dict) -> list[str]:
+    """The labels of the options in the message's "more" menu."""
+    return [
+        o["text"]["text"]
+        for b in card["blocks"]
+        if b["type"] == "actions"
+        for el in b["elements"]
+        if el["type"] == "overflow"
+        for o in el["options"]
+    ]
+
+
+def controls(card: dict) -> list[str]:
+    """Every control the message offers: its buttons, then its menu."""
+    return buttons(card) + menu(card)
 
 
 def draft_message(

@@ -35,6 +35,7 @@ BUTTON_VALUE = 2000
 OPTION_TEXT = 75
 OPTION_VALUE = 150
 OPTIONS = 100
+OVERFLOW_OPTIONS = (2, 5)  # an overflow menu holds two to five options
 INPUT_MAX_LENGTH = 3000
 BLOCK_ID = 255
 
@@ -95,6 +96,9 @@ def _element(el: dict, where: str, problems: list[str]) -> None:
         options += group.get("options") or []
     if len(options) > OPTIONS:
         problems.append(f"{where}: {len(options)} options (limit {OPTIONS})")
+    low, high = OVERFLOW_OPTIONS
+    if kind == "overflow" and not low <= len(options) <= high:
+        problems.append(f"{where}: overflow of {len(options)} options ({low} to {high})")
     for option in options:
         _over(problems, f"{where} option text", _text(option.get("text")), OPTION_TEXT)
         _over(problems, f"{where} option value", option.get("value", ""), OPTION_VALUE)

@@ -92,8 +92,27 @@ class SlackUser:
         return self.interaction(self.click_payload(user, message, action_id, channel), **kw)
 
     def click_payload(self, user: str, message: dict, action_id: str, channel: str) -> dict:
+        """A click on the button `action_id`, or, when it sits in a "more" menu (an overflow),
+        the choice of its option: what Slack sends for each."""
         button = _find_element(message["blocks"], action_id)
         self.last_trigger = new_trigger_id()
+        if button["type"] == "overflow":
+            chosen = next(o for o in button["options"] if o["value"].startswith(f"{action_id}:"))
+            action = {
+                "type": "overflow",
+                "action_id": button["action_id"],
+                "block_id": button["_block_id"],
+                "selected_option": _opt(chosen),
+                "action_ts": str(time.time()),
+            }
+        else:
+            action = {
+                "type": "button",
+                "action_id": action_id,
+                "block_id": button.get("_block_id", ""),
+                "value": button.get("value"),
+                "action_ts": str(time.time()),
+            }
         return {
             "type": "block_actions",
             "team": {"id": "T0000TEAM1"},
@@ -104,15 +123,7 @@ class SlackUser:
             "container": {"type": "message", "message_ts": message.get("ts")},
             "message": message,
             "response_url": self.response_url,
-            "actions": [
-                {
-                    "type": "button",
-                    "action_id": action_id,
-                    "block_id": button.get("_block_id", ""),
-                    "value": button.get("value"),
-                    "action_ts": str(time.time()),
-                }
-            ],
+            "actions": [action],
         }
 
 
@@ -209,9 +220,15 @@ def ack_reply(ack: dict) -> Reply:
 
 
 def _find_element(blocks: list[dict], action_id: str) -> dict:
+    """The element `action_id`, or the overflow menu holding an option for it."""
     for block in blocks:
         for el in block.get("elements", []) or []:
-            if isinstance(el, dict) and el.get("action_id") == action_id:
+            if not isinstance(el, dict):
+                continue
+            in_menu = el.get("type") == "overflow" and any(
+                o["value"].startswith(f"{action_id}:") for o in el.get("options", [])
+            )
+            if el.get("action_id") == action_id or in_menu:
                 return {**el, "_block_id": block.get("block_id", "")}
     raise AssertionError(f"no element {action_id} in the message")
 

@@ -60,7 +60,7 @@ def test_only_the_owner_may_act_and_every_refusal_is_recorded(baton):
     assert incident(baton).status == "accepted"
 
     submit_modal(baton, MIM, view, {})
-    wait_until(lambda: buttons(card_message(baton.fake)) == ["Fill a gap", "Close incident"])
+    wait_until(lambda: buttons(card_message(baton.fake)) == ["Close incident", "Fill a gap"])
     assert refused(baton, "incident_close").startswith(only.format("close it"))
     assert incident(baton).status == "resolved"
 

@@ -24,9 +24,9 @@ from tests.flows import (
     STEP1,
     STEP2,
     STEP3,
-    buttons,
     card_message,
     click,
+    controls,
     hand_over,
     incident,
     open_checklist,
@@ -171,12 +171,11 @@ def test_long_answers_are_cut_on_the_card_with_a_note_and_kept_whole(baton):
     assert symptoms["text"]["text"].endswith(CUT)
     assert "&lt;!channel&gt; &amp; errors" in symptoms["text"]["text"]  # escaped, then cut
     actions = next(
-        f["text"]
+        b["text"]["text"]
         for b in card["blocks"]
-        for f in b.get("fields", [])
-        if "Actions already" in f["text"]
+        if b.get("text", {}).get("text", "").startswith("*Actions already taken*")
     )
-    assert actions.endswith(CUT) and len(actions) == 2000
+    assert actions.endswith(CUT) and len(actions) == 3000
     with baton.db.session() as s:
         incident = s.query(Incident).one()
     assert incident.answers["symptoms"] == LONG.strip()
@@ -201,7 +200,7 @@ def test_a_forged_over_long_answer_is_kept_and_shown_cut_to_fit_the_field(baton)
 def accepted_card(baton) -> dict:
     card = hand_over(baton)
     click(baton.slack, MIM, card, "incident_accept")
-    wait_until(lambda: "Stand down" in buttons(card_message(baton.fake)))
+    wait_until(lambda: "Stand down" in controls(card_message(baton.fake)))
     return card_message(baton.fake)
 
 

@@ -274,7 +274,7 @@ def test_engage_with_150_resolver_groups_is_a_type_ahead_search(baton):
     send(baton, view, {})
     card = card_message(baton.fake)
     click(baton.slack, MIM, card, "incident_accept")
-    wait_until(lambda: "Engage resolver groups" in str(card_message(baton.fake)["blocks"]))
+    wait_until(lambda: "Engage & send" in str(card_message(baton.fake)["blocks"]))
     form = open_modal(baton, MIM, card_message(baton.fake), "incident_engage")  # not refused
     groups = element(form, "groups")
     assert groups["type"] == "multi_external_select"

@@ -239,6 +239,7 @@ def test_a_suspected_breach_goes_to_the_restricted_channel(baton):
     assert published(baton.fake) == []
 
 
+@pytest.mark.usefixtures("no_ping")
 def test_typed_mentions_never_reach_a_published_message_unescaped(baton):
     view = open_checklist(baton)
     view = submit(

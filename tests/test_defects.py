@@ -27,6 +27,7 @@ from tests.flows import (
     draft_message,
     hand_over,
     incident,
+    not_known,
     open_checklist,
     open_modal,
     submit,
@@ -197,7 +198,7 @@ def test_gap_lists_keep_vip_in_capitals(baton):
     assert "Gaps: VIP or critical business process affected (unknown)" in texts(review["blocks"])
     submit(baton, review, {})
     card = baton.fake.wait_for("chat.postMessage", where=lambda a: a["channel"] == MIM_CHANNEL)
-    assert "gaps: VIP or critical business process affected" in texts(card[0].args["blocks"])
+    assert "VIP or critical business process affected" in not_known(card[0].args["blocks"])
     assert "vip or critical" not in texts(card[0].args["blocks"])
 
 
@@ -302,5 +303,7 @@ def test_a_blank_handover_is_proposed_p2_and_lowered_only_with_a_reason(baton):
     }
     submit(baton, review, {"f:priority": "P4", "f:priority:reason": "One user, a test VPN"})
     card = baton.fake.wait_for("chat.postMessage", where=lambda a: a["channel"] == MIM_CHANNEL)
-    assert "P4 (proposed P2; changed: One user, a test VPN)" in texts(card[0].args["blocks"])
+    assert "*Why P4: the agent chose it: One user, a test VPN; proposed P2, impact low" in (
+        texts(card[0].args["blocks"])
+    )
     assert (incident(baton).priority, incident(baton).proposed_priority) == ("P4", "P2")

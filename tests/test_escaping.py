@@ -297,9 +297,8 @@ def test_typed_markers_reach_slack_only_escaped(baton):
     me.click(MIM, card, "incident_accept")
     wait_until(lambda: "incident_resolve" in json.dumps(card_message(fake)["blocks"]))
     card = card_message(fake)
-    engage = me.form(card, "incident_engage")
-    assert me.submit(engage, {"groups": ["Network"]}, MIM) == {}
-    me.send(draft_message(fake, card["ts"]))
+    engage = me.form(card, "incident_engage")  # Engage & send: a breach is suspected
+    assert me.submit(engage, {"groups": ["Network"], "broad": ["broad"]}, MIM) == {}
     wait_until(lambda: len(published(baton)) == 1)
 
     # The manager fills gaps: a workaround (which the next update lists as changed) and text.

@@ -20,6 +20,7 @@ from tests.flows import (
     buttons,
     card_message,
     click,
+    controls,
     draft_message,
     hand_over,
     incident,
@@ -60,7 +61,7 @@ def thread_lines(baton, card: dict, count: int = 0, timeout: float = 10) -> list
 @pytest.mark.usefixtures("short")
 def test_two_managers_click_accept_at_once_and_exactly_one_owns_it(baton):
     card = hand_over(baton)
-    assert buttons(card) == ["Accept ownership"]
+    assert buttons(card) == ["Accept"]
     barrier = threading.Barrier(2)
     replies = {}
 
@@ -95,7 +96,7 @@ def test_two_managers_click_accept_at_once_and_exactly_one_owns_it(baton):
     wait_until(lambda: "Owner:" in json.dumps(card_message(baton.fake)["blocks"]))
     card = card_message(baton.fake)
     assert f"*Owner:* <@{owner}>" in json.dumps(card["blocks"])
-    assert "Accept ownership" not in buttons(card)
+    assert "Accept" not in buttons(card)
     assert "Resolve" in buttons(card)
     # The agent hears who owns it.
     direct = baton.fake.wait_for(
@@ -150,15 +151,15 @@ def test_the_timeline_shows_the_phase_verdict_and_the_clock_events(baton):
 def test_first_phase_met_when_every_objective_is_done(baton, monkeypatch):
     card = hand_over(baton)
     click(baton.slack, MIM, card, "incident_accept")
-    wait_until(lambda: "Engage resolver groups" in buttons(card_message(baton.fake)))
+    wait_until(lambda: "Engage & send" in buttons(card_message(baton.fake)))
     card = card_message(baton.fake)
-    view = open_modal(baton, MIM, card, "incident_engage")
-    groups = next(b for b in view["blocks"] if b["block_id"] == "groups")
+    view = open_modal(baton, MIM, card, "incident_engage")  # Accept's form was left closed
+    assert view["callback_id"] == "incident_engage_and_send"
+    groups = next(b for b in view["blocks"] if b.get("block_id") == "groups")
     # Pre-filled with the groups the agent suspected.
     assert [o["value"] for o in groups["element"]["initial_options"]] == ["Servers and cloud"]
     reply = submit_modal(baton, MIM, view, {"groups": ["Servers and cloud", "Network"]})
     assert reply.status == 200 and reply.body == ""
-    click(baton.slack, MIM, draft_message(baton.fake, card["ts"]), "notice_send")
     wait_until(lambda: any("met" in line for line in baton.fake.thread(card["ts"])))
     lines = thread_lines(baton, card)
     verdict = next(line for line in lines if "*met*" in line)
@@ -207,7 +208,7 @@ def test_resolve_and_close_cancel_what_is_pending_and_show_key_durations(baton):
         pending = s.query(Deadline).filter_by(status="pending").count()
         cancelled = s.query(Deadline).filter_by(status="cancelled").count()
     assert pending == 0 and cancelled >= 2  # the phase reminder and end, at least
-    wait_until(lambda: buttons(card_message(baton.fake)) == ["Fill a gap", "Close incident"])
+    wait_until(lambda: buttons(card_message(baton.fake)) == ["Close incident", "Fill a gap"])
     click(baton.slack, MIM, card_message(baton.fake), "incident_close")
     wait_until(lambda: "Key durations" in json.dumps(card_message(baton.fake)["blocks"]))
     final = card_message(baton.fake)
@@ -215,7 +216,7 @@ def test_resolve_and_close_cancel_what_is_pending_and_show_key_durations(baton):
     assert ":checkered_flag: *Closed*" in body
     assert "handover → accepted" in body and "→ resolved" in body
     assert "→ first comms not reached" in body
-    assert buttons(final) == []
+    assert controls(final) == []
     time.sleep(3.5)  # past the first phase: nothing more may be said
     lines = thread_lines(baton, card)
     assert not any("missed" in line or "*met*" in line or ":hourglass" in line for line in lines)
@@ -226,7 +227,7 @@ def test_resolve_and_close_cancel_what_is_pending_and_show_key_durations(baton):
 def test_stand_down_needs_a_reason_and_tells_the_agent_why(baton):
     card = hand_over(baton)
     click(baton.slack, MIM, card, "incident_accept")
-    wait_until(lambda: "Stand down" in buttons(card_message(baton.fake)))
+    wait_until(lambda: "Stand down" in controls(card_message(baton.fake)))
     view = open_modal(baton, MIM, card_message(baton.fake), "incident_stand_down")
     reply = submit_modal(baton, MIM, view, {"reason": "no"})
     assert reply.json() == {
@@ -250,7 +251,7 @@ def test_stand_down_needs_a_reason_and_tells_the_agent_why(baton):
 def test_hand_on_moves_ownership_and_only_the_owner_may_act(baton):
     card = hand_over(baton)
     click(baton.slack, MIM, card, "incident_accept")
-    wait_until(lambda: "Hand on" in buttons(card_message(baton.fake)))
+    wait_until(lambda: "Hand on" in controls(card_message(baton.fake)))
     card = card_message(baton.fake)
 
     # Someone else cannot resolve it.

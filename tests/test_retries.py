@@ -155,7 +155,7 @@ def test_double_clicking_close_closes_once_without_a_misleading_answer(baton):
     card = accepted(baton)
     view = open_modal(baton, MIM, card, "incident_resolve")
     submit_modal(baton, MIM, view, {})
-    wait_until(lambda: buttons(card_message(baton.fake)) == ["Fill a gap", "Close incident"])
+    wait_until(lambda: buttons(card_message(baton.fake)) == ["Close incident", "Fill a gap"])
     card = card_message(baton.fake)
     twice_at_once(lambda: baton.slack.click(MIM, card, "incident_close", MIM_CHANNEL))
     settle(baton)

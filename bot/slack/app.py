@@ -18,6 +18,7 @@ from bot.slack.comms import listeners as comms
 from bot.slack.deps import Deps, Services
 from bot.slack.errors import Failures
 from bot.slack.intake import listeners as intake
+from bot.slack.overflow import unfold
 from bot.slack.ownership import listeners as ownership
 from bot.slack.permissions import AcceptPolicy
 from handover.settings import Settings
@@ -66,6 +67,7 @@ def build_app(
     )
     failures = Failures(metrics or Metrics())
     app.error(failures.on_error)
+    app.middleware(unfold)
     deps = Deps(settings, services, AcceptPolicy(settings), failures)
     for concept in (intake, ownership, comms, home):
         concept.register(app, deps)

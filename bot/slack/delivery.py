@@ -275,7 +275,7 @@ class Deliverer:
             raise NotReady
         # Posted after Slack refused it: late, and the card says so from its first version.
         incident.card_late_by_s = self.reach.late_by(incident.id)
-        text, blocks = card.card(incident, self.settings, utcnow())
+        text, blocks = card.card(incident, self.settings, utcnow(), ping=True)
         ts = self._post_once(row, incident.mim_channel, None, text=text, blocks=blocks)
         self.reach.card_posted(incident.id, ts, incident.card_late_by_s)
         return ts

@@ -26,6 +26,7 @@ class Callback(StrEnum):
     NOTICE_EDIT = "notice_edit_modal"
     DRAFT_UPDATE = "incident_draft_update_modal"
     CHANGE_PRIORITY = "incident_change_priority"
+    ENGAGE_AND_SEND = "incident_engage_and_send"
 
 
 class Action(StrEnum):
@@ -41,6 +42,7 @@ class Action(StrEnum):
     RESOLVE = "incident_resolve"
     CLOSE = "incident_close"
     CHANGE_PRIORITY = "incident_change_priority"
+    MORE = "incident_more"  # the card's overflow menu (bot/slack/overflow.py)
     NOTICE_SEND = "notice_send"
     SEND_INITIAL = "incident_send_initial"  # the current initial draft, from a chasing line
     NOTICE_SEND_BROAD = "notice_send_broad"  # only behind a confirmation dialog

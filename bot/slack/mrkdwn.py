@@ -25,6 +25,12 @@ def escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def plain(text: str) -> str:
+    """Typed text for a plain-text object (a header): `<` and `>` become look-alikes, so that no
+    `<!channel>` a user typed ever reaches Slack as a token, even where none is parsed."""
+    return text.replace("<", "‹").replace(">", "›")
+
+
 def truncate(text: str, limit: int = SECTION_LIMIT) -> str:
     """Keep a message within Slack's limits; the full text stays in the record."""
     if len(text) <= limit:

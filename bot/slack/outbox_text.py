@@ -16,6 +16,7 @@ from bot.slack.blocks import button, md
 from bot.slack.comms.views import KIND_NAMES
 from bot.slack.ids import COMMAND, Action
 from bot.slack.mrkdwn import MESSAGE_TEXT_LIMIT, SLACK, escape, mention, slack_time, truncate
+from bot.slack.ownership.card import ACCEPT_LABEL
 from bot.slack.ownership.timeline_text import exception_report_text
 from bot.slack.refusal_words import refusal_in_words
 from handover.checklist.card_content import card_content
@@ -59,9 +60,6 @@ from handover.models import Incident
 from handover.settings import OrgConfig, Settings
 from handover.times import humanize, parse_time
 from handover.vocabulary import ACTIVE, EventKind, NoticeKind, OutboxKind
-
-# The card's Accept button, as the lines that ask for it name it.
-ACCEPT_LABEL = "Accept"
 
 
 @dataclass(frozen=True)
@@ -323,7 +321,7 @@ def _card_undelivered_dm(i: Incident, p: CardUndeliveredDm) -> str:
 
 def _card_undelivered_alert(i: Incident, p: CardUndeliveredAlert, ctx: Context) -> str:
     c = card_content(i, ctx.org, SLACK, mention=lambda user: f"<@{user}>")
-    facts = " · ".join(f"*{label}:* {value}" for label, value in c.facts)
+    facts = " · ".join(f"*{label}:* {value}" for label, value in c.facts[:4])
     return (
         f":rotating_light: *{i.reference} ({i.priority}) did not reach the incident managers.* "
         f"Slack refused to post it in <#{p.channel}>: {refusal_in_words(p.error, p.channel)}. "

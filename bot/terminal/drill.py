@@ -276,17 +276,21 @@ def show_card(incident: Incident, settings: Settings) -> None:
     say()
     say("The handover card, as the incident managers see it", bold=True, fg="blue")
     say(c.title, bold=True)
-    say(c.headline, bold=True)
-    for label, value in (("Priority", c.priority), *c.facts, ("Reported by", c.reporter)):
-        say(f"{label}: {value}")
-    for label, value in c.sections:
-        say(f"{label}:")
+    say(f"{c.reference} · reported by {c.reporter}", dim=True)
+    if c.breach is not None:
+        say("Security or data breach suspected" + (f": {c.breach}" if c.breach else ""), fg="red")
+    say(c.why)
+    for heading, facts in c.groups:
+        say(heading, bold=True)
+        for label, value in facts:
+            say(f"  {label}: {value}")
+    for label, value in c.texts:
+        say(f"{label}:", bold=True)
         say(f"  {value}")
-    for label, value in c.follow_up:
-        say(f"{label}: {value}")
+    if c.not_known:
+        say(f"Not known yet: {', '.join(c.not_known)}")
     say(
-        f"Handed over {local_time(incident.handed_over_at)} · handover quality "
-        f"{c.quality.score} % · gaps: {c.gaps}",
+        f"Handed over {local_time(incident.handed_over_at)} · handover quality {c.quality.score} %",
         dim=True,
     )
 

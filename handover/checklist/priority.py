@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from handover.checklist.definition import UNKNOWN
+from handover.checklist.definition import UNKNOWN, USER_BANDS
 
 MATRIX = {
     ("high", "high"): "P1",
@@ -69,7 +69,8 @@ def assess_impact(values: dict[str, Any]) -> tuple[str, list[str]]:
     medium = False
     if users in ("11-100", "101-1000"):
         medium = True
-        reasons.append(f"{users.replace('-', '–')} users")
+        band = next(o.label for o in USER_BANDS if o.id == users)
+        reasons.append(f"{band} users")
     if degree in ("full_outage", "partial_outage"):
         medium = True
         reasons.append(degree.replace("_", " "))

@@ -54,6 +54,15 @@ def security_suspected(incident: Incident) -> bool:
     return (incident.answers.get("security") or {}).get("answer") == "yes"
 
 
+def destination(incident: Incident, settings: Settings, broad: bool) -> str:
+    """Where a notice goes: the restricted channel while a breach is suspected (when there is
+    one), unless the sender chose everyone; otherwise the stakeholders' channel."""
+    restricted = settings.org.restricted_channel
+    if security_suspected(incident) and restricted and not broad:
+        return restricted
+    return settings.stakeholder_channel
+
+
 def _last_sent(s: Session, incident_id: int) -> Notice | None:
     return s.scalars(
         select(Notice)
@@ -118,6 +127,16 @@ def draft(
     s.flush()
     _queue(s, notice, "post", OutboxKind.NOTICE_POST, Target.THREAD, now)
     return notice
+
+
+def refresh_drafts(s: Session, incident_id: int, now: datetime) -> None:
+    """Show every notice message in the thread as it is now (the incident ended: their
+    buttons go)."""
+    posted = s.scalars(
+        select(Notice).where(Notice.incident_id == incident_id, Notice.draft_ts.is_not(None))
+    )
+    for notice in posted:
+        _queue(s, notice, f"refresh:{now.timestamp()}", OutboxKind.NOTICE, Target.THREAD, now)
 
 
 def publish_refused(s: Session, notice_id: int, error: str, now: datetime) -> None:

@@ -3,6 +3,7 @@ and nothing else, and the service refuses an owner's action outside them (incide
 
 from enum import StrEnum
 
+from handover.models import Incident
 from handover.vocabulary import IncidentStatus
 
 
@@ -47,3 +48,19 @@ def offered(status: str) -> tuple[Control, ...]:
 def statuses_for(control: Control) -> tuple[IncidentStatus, ...]:
     """The states in which `control` is on offer."""
     return tuple(status for status, controls in OFFERED.items() if control in controls)
+
+
+def next_control(incident: Incident) -> Control | None:
+    """The control that meets the next open objective (the card's primary button): accept,
+    then engage and send the initial notice, then keep the updates coming; once resolved,
+    close. Resolve is never it in the first phase: the objectives come first."""
+    status = IncidentStatus(incident.status)
+    if status == IncidentStatus.HANDED_OVER:
+        return Control.ACCEPT
+    if status == IncidentStatus.ACCEPTED:
+        if incident.trgs_engaged_at is None or incident.initial_comms_at is None:
+            return Control.ENGAGE
+        return Control.DRAFT_UPDATE
+    if status == IncidentStatus.RESOLVED:
+        return Control.CLOSE
+    return None

@@ -325,6 +325,7 @@ class Incidents:
             incident.stood_down_reason, incident.closed_at = reason, now
             cancel(s, incident.id)
             record_event(s, incident, user, StoodDown(reason=reason), now)
+            notices.refresh_drafts(s, incident.id, now)
             dm = StoodDownDm(user=incident.reporter_id, owner=user, reason=reason)
             tell(s, incident, f"dm:{incident.id}:stood_down", OutboxKind.STOOD_DOWN_DM, dm, now)
             return Outcome(True, incident)
@@ -373,5 +374,6 @@ class Incidents:
                 label: int(d.total_seconds()) if d else None for label, d in key_durations(incident)
             }
             record_event(s, incident, user, Closed(durations=durations), now)
+            notices.refresh_drafts(s, incident.id, now)
             exception_reports.file_exception_report(s, incident, self.settings, now)
             return Outcome(True, incident)

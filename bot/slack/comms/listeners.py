@@ -14,7 +14,7 @@ from bot.slack.mrkdwn import SLACK, escape
 from bot.slack.opening import open_form
 from bot.slack.ownership import card
 from bot.slack.responses import answer, ephemeral, finish, refusal_text, value_of
-from handover.comms.notices import Notices, security_suspected
+from handover.comms.notices import Notices, destination
 from handover.comms.templates import STATES
 from handover.outcomes import Outcome, Refusal
 from handover.ownership.controls import Control
@@ -52,12 +52,7 @@ def register(app: App, deps: Deps) -> None:
                 respond, f"Only {policy.who()} can send comms for an incident nobody owns yet."
             )
             return
-        restricted = settings.org.restricted_channel
-        channel = (
-            restricted
-            if security_suspected(incident) and restricted and not broad
-            else settings.stakeholder_channel
-        )
+        channel = destination(incident, settings, broad)
         outcome = notices.send(notice.id, user, channel, confirmed=broad, target=SLACK)
         answer(respond, outcome, "send comms")
 

@@ -26,7 +26,7 @@ from handover.comms.notices import security_suspected
 from handover.comms.templates import STATES
 from handover.models import Incident, Notice
 from handover.settings import Settings
-from handover.vocabulary import NoticeKind, NoticeStatus, StakeholderState
+from handover.vocabulary import ENDED, IncidentStatus, NoticeKind, NoticeStatus, StakeholderState
 
 KIND_NAMES = {
     NoticeKind.INITIAL: "initial notice",
@@ -88,9 +88,19 @@ def send_controls(notice: Notice, incident: Incident, settings: Settings) -> lis
     return [*buttons, button("Edit", Action.NOTICE_EDIT, notice.id)]
 
 
+def _controls(notice: Notice, incident: Incident, settings: Settings) -> list:
+    if notice.status == NoticeStatus.DRAFT:
+        return send_controls(notice, incident, settings)
+    if notice.status == NoticeStatus.SENT:
+        return [button("Edit sent notice", Action.NOTICE_EDIT, notice.id)]
+    return []
+
+
 def draft_message(notice: Notice, incident: Incident, settings: Settings) -> tuple[str, list]:
     """The draft as the managers see it in the card's thread, with its controls."""
     kind = KIND_NAMES[notice.kind]
+    # A stood-down or closed incident's messages keep no live buttons.
+    ended = incident.status in ENDED
     if notice.status == NoticeStatus.SENT:
         edited = f" · edited {len(notice.edits)}×" if notice.edits else ""
         status = (
@@ -106,13 +116,18 @@ def draft_message(notice: Notice, incident: Incident, settings: Settings) -> tup
             f":x: *Draft {kind} NOT sent*: Slack refused it "
             f"({refusal_in_words(notice.publish_error)}). Fix the cause, then press *Send* again."
         )
+    elif ended:
+        status = (
+            f":no_entry_sign: *Draft {kind} not sent*: {incident.reference} is "
+            f"{IncidentStatus(incident.status).words}."
+        )
     else:
         status = (
             f":memo: *Draft {kind}* for {incident.reference}: check it, edit it if "
             "needed, then send."
         )
     blocks: list = [SectionBlock(text=md(status))]
-    if notice.status == NoticeStatus.DRAFT and security_suspected(incident):
+    if not ended and notice.status == NoticeStatus.DRAFT and security_suspected(incident):
         blocks.append(
             SectionBlock(
                 text=md(
@@ -135,19 +150,9 @@ def draft_message(notice: Notice, incident: Incident, settings: Settings) -> tup
             for c in notice.changes
         )
         blocks.append(ContextBlock(elements=[md(f"Changed since the last notice: {changed}")]))
-    if notice.status == NoticeStatus.DRAFT:
-        blocks.append(
-            ActionsBlock(
-                block_id="notice_actions", elements=send_controls(notice, incident, settings)
-            )
-        )
-    elif notice.status == NoticeStatus.SENT:
-        blocks.append(
-            ActionsBlock(
-                block_id="notice_actions",
-                elements=[button("Edit sent notice", Action.NOTICE_EDIT, notice.id)],
-            )
-        )
+    elements = [] if ended else _controls(notice, incident, settings)
+    if elements:
+        blocks.append(ActionsBlock(block_id="notice_actions", elements=elements))
     text = f"{status} {notice.subject}"
     return truncate(text), [b.to_dict() for b in blocks]
 

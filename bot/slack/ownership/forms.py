@@ -4,43 +4,56 @@ definition)."""
 
 from __future__ import annotations
 
+import html
 import time
 
 from slack_sdk.models.blocks import (
+    CheckboxesElement,
     DateTimePickerElement,
     ExternalDataMultiSelectElement,
     InputBlock,
     Option,
     PlainTextInputElement,
+    SectionBlock,
     StaticMultiSelectElement,
     StaticSelectElement,
     UserSelectElement,
 )
 from slack_sdk.models.views import View
 
+from bot.slack.blocks import md
 from bot.slack.ids import ACTION, ENGAGE_GROUPS, Callback
 from bot.slack.intake.modal import field_blocks
 from bot.slack.metadata import Metadata
 from bot.slack.mrkdwn import OPTIONS_LIMIT
 from handover.checklist.definition import FIELDS, PRIORITIES, STEPS, Kind
 from handover.checklist.quality import assess
-from handover.models import Incident
+from handover.comms.notices import security_suspected
+from handover.models import Incident, Notice
 from handover.settings import Settings
 
 
-def _modal(callback_id: Callback, title: str, submit: str, blocks: list, meta: Metadata) -> dict:
+def _modal(
+    callback_id: Callback,
+    title: str,
+    submit: str,
+    blocks: list,
+    meta: Metadata,
+    close: str = "Cancel",
+) -> dict:
     return View(
         type="modal",
         callback_id=callback_id,
         title=title,
         submit=submit,
-        close="Cancel",
+        close=close,
         blocks=blocks,
         private_metadata=meta.dumps(),
     ).to_dict()
 
 
-def engage_form(incident: Incident, channel: str, settings: Settings) -> dict:
+def _groups_input(incident: Incident, settings: Settings) -> InputBlock:
+    """The resolver groups, those engaged (or else those the agent suspected) chosen already."""
     groups = settings.org.resolver_groups
     options = [Option(value=g, label=g[:75]) for g in groups]
     chosen = incident.trgs or [
@@ -59,12 +72,79 @@ def engage_form(incident: Incident, channel: str, settings: Settings) -> dict:
         element = StaticMultiSelectElement(
             action_id=ACTION, options=options, initial_options=initial
         )
+    return InputBlock(block_id=ENGAGE_GROUPS, label="Groups engaged", element=element)
+
+
+def engage_form(incident: Incident, channel: str, settings: Settings) -> dict:
     return _modal(
         Callback.ENGAGE,
         "Engage resolver groups",
         "Record",
-        [InputBlock(block_id=ENGAGE_GROUPS, label="Groups engaged", element=element)],
+        [_groups_input(incident, settings)],
         Metadata(incident=incident.id, channel=channel),
+    )
+
+
+BROAD_CONFIRMED = "broad"
+
+
+def engage_and_send_form(
+    incident: Incident, notice: Notice, channel: str, settings: Settings, *, accepting: bool
+) -> dict:
+    """The groups to engage and the initial notice to send, in one form: submitting meets both
+    objectives. Opened for the manager who won Accept (closing it is "Accept only"), and from
+    the card's *Engage & send* until the notice is out."""
+    restricted = settings.org.restricted_channel
+    where = f"<#{restricted}>" if security_suspected(incident) and restricted else None
+    intro = (
+        f"You own *{incident.reference}* now. " if accepting else f"*{incident.reference}*: "
+    ) + "engage the resolver groups and send the initial notice in one go."
+    if where:
+        intro += f" A breach is suspected: the notice goes to {where} only."
+    blocks: list = [
+        SectionBlock(text=md(intro)),
+        _groups_input(incident, settings),
+        InputBlock(
+            block_id="subject",
+            label="Notice subject",
+            element=PlainTextInputElement(
+                action_id=ACTION, initial_value=html.unescape(notice.subject)[:150], max_length=150
+            ),
+        ),
+        InputBlock(
+            block_id="body",
+            label="Initial notice",
+            hint="Plain text, sent as typed. Check it before you send.",
+            element=PlainTextInputElement(
+                action_id=ACTION,
+                multiline=True,
+                initial_value=notice.body_plain[:3000],
+                max_length=3000,
+            ),
+        ),
+    ]
+    if security_suspected(incident) and not restricted:
+        blocks.append(
+            InputBlock(
+                block_id=BROAD_CONFIRMED,
+                label="A security or data breach is suspected",
+                optional=True,
+                hint="There is no restricted channel: the notice would go to every stakeholder.",
+                element=CheckboxesElement(
+                    action_id=ACTION,
+                    options=[
+                        Option(value=BROAD_CONFIRMED, label="Send to all stakeholders anyway")
+                    ],
+                ),
+            )
+        )
+    return _modal(
+        Callback.ENGAGE_AND_SEND,
+        "Engage & send",
+        "Engage & send",
+        blocks,
+        Metadata(incident=incident.id, notice=notice.id, channel=channel),
+        close="Accept only" if accepting else "Cancel",
     )
 
 

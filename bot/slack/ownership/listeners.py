@@ -1,5 +1,6 @@
-"""The card's controls: accept, engage resolver groups, hand on, stand down, resolve, close,
-fill a gap. Listeners ack first, then work; refusals are ephemeral and say who can do it."""
+"""The card's controls: accept (then engage & send), engage resolver groups, change the priority,
+hand on, stand down, resolve, close, fill a gap. Listeners ack first, then work; refusals are
+ephemeral and say who can do it."""
 
 from __future__ import annotations
 
@@ -13,13 +14,16 @@ from bot.slack.deps import Deps
 from bot.slack.ids import ACTION, ENGAGE_GROUPS, Action, Callback
 from bot.slack.intake.modal import block_id, read_state
 from bot.slack.metadata import Metadata
+from bot.slack.mrkdwn import SLACK, escape
 from bot.slack.opening import open_form
 from bot.slack.ownership import forms
 from bot.slack.responses import answer, ephemeral, finish, refusal_text, value_of
 from handover.checklist.definition import FIELDS, Step
 from handover.models import Incident
 from handover.ownership.controls import Control
+from handover.ownership.engage_and_send import EngageAndSend, NoticeAsEdited, Part
 from handover.settings import USER_ID, Settings
+from handover.vocabulary import NoticeKind
 
 Form = Callable[[Incident, str, Settings], dict]
 # What the clicker wanted to do, in their words (for a refusal), and the form it opens.
@@ -41,8 +45,26 @@ def _value(view: dict, block: str) -> dict:
     return view["state"]["values"].get(block, {}).get(ACTION, {})
 
 
+def _blocks(view: dict) -> set[str]:
+    return {b.get("block_id", "") for b in view.get("blocks") or []}
+
+
+def accepted_but(error: str) -> str:
+    """The acceptance stands when its form does not open: say so, and where to go on."""
+    return (
+        "You own it now, but Slack could not open the Engage & send form: use *Engage & send* "
+        "on the card."
+    )
+
+
+def channel_of(body: dict) -> str:
+    """Where the button was pressed."""
+    return body.get("channel", {}).get("id", "")
+
+
 def register(app: App, deps: Deps) -> None:
     incidents, policy, failures = deps.incidents, deps.policy, deps.failures
+    first_moves = EngageAndSend(incidents, deps.notices)
 
     @app.action(Action.ACCEPT)
     @failures.after_ack
@@ -53,7 +75,14 @@ def register(app: App, deps: Deps) -> None:
             incidents.not_allowed(value_of(body), user, Control.ACCEPT)
             ephemeral(respond, f"Only {policy.who()} can accept major incidents here.")
             return
-        answer(respond, incidents.accept(value_of(body), user), "accept it")
+        outcome = incidents.accept(value_of(body), user)
+        if not outcome.ok or outcome.incident is None or outcome.again:
+            answer(respond, outcome, "accept it")
+            return
+        # The winner goes straight on to the next two objectives, in one form.
+        view = engage_and_send(outcome.incident, body, accepting=True)
+        if view is not None:
+            open_form(client, failures, body, view, respond, words=accepted_but)
 
     @app.action(Action.CLOSE)
     @failures.after_ack
@@ -71,14 +100,46 @@ def register(app: App, deps: Deps) -> None:
     @failures.after_ack
     def open_for_owner(ack: Ack, body: dict, client: WebClient, respond: Respond) -> None:
         ack()
-        control, words, form = FORMS[Action(body["actions"][0]["action_id"])]
+        action = Action(body["actions"][0]["action_id"])
+        control, words, form = FORMS[action]
         allowed = incidents.check_owner(value_of(body), body["user"]["id"], control)
-        if not allowed.ok:
+        if not allowed.ok or allowed.incident is None:
             ephemeral(respond, refusal_text(allowed, words))
             return
-        channel = body.get("channel", {}).get("id", "")
-        view = form(allowed.incident, channel, deps.settings)
+        view = engage_and_send(allowed.incident, body) if action is Action.ENGAGE else None
+        if view is None:
+            view = form(allowed.incident, channel_of(body), deps.settings)
         open_form(client, failures, body, view, respond)
+
+    def engage_and_send(incident: Incident, body: dict, accepting: bool = False) -> dict | None:
+        """The Engage & send form while the initial notice waits to go out; None once it is
+        out (then engaging is all there is left)."""
+        draft = deps.notices.current_draft(incident.id, NoticeKind.INITIAL)
+        if incident.initial_comms_at is not None or draft is None:
+            return None
+        notice, _ = deps.notices.render(draft.id, SLACK)
+        return forms.engage_and_send_form(
+            incident, notice, channel_of(body), deps.settings, accepting=accepting
+        )
+
+    @app.view_submission(Callback.ENGAGE_AND_SEND)
+    def engage_and_send_submitted(ack: Ack, body: dict, view: dict) -> None:
+        meta = Metadata.of(view)
+        groups = [o["value"] for o in _value(view, ENGAGE_GROUPS).get("selected_options") or []]
+        confirmed = _value(view, forms.BROAD_CONFIRMED).get("selected_options") or []
+        notice = NoticeAsEdited(
+            notice_id=meta.notice_id(),
+            subject=_value(view, "subject").get("value") or "",
+            body=_value(view, "body").get("value") or "",
+            broad_confirmed=bool(confirmed),
+        )
+        outcome, part = first_moves(
+            meta.incident_id(), body["user"]["id"], groups, notice, escape=escape, target=SLACK
+        )
+        block = {Part.GROUPS: ENGAGE_GROUPS, Part.NOTICE: "body", Part.CONFIRM: "body"}[part]
+        if part is Part.CONFIRM and forms.BROAD_CONFIRMED in _blocks(view):
+            block = forms.BROAD_CONFIRMED
+        finish(ack, outcome, block, "engage and send")
 
     @app.view_submission(Callback.ENGAGE)
     def engage_submitted(ack: Ack, body: dict, view: dict) -> None:
