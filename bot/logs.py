@@ -100,16 +100,7 @@ def database_password(url: str) -> list[str]:
 def configure_logging(settings: Settings) -> None:
     """Route every log record (and uncaught exceptions) through one redacting handler."""
     handler = logging.StreamHandler(sys.stderr)
-    handler.addFilter(
-        Redactor(
-            [
-                settings.slack_bot_token,
-                settings.slack_app_token,
-                settings.slack_signing_secret,
-                *database_password(settings.database_url),
-            ]
-        )
-    )
+    handler.addFilter(Redactor([*settings.secrets, *database_password(settings.database_url)]))
     json_lines = settings.log_format == "json"
     handler.setFormatter(JsonFormatter() if json_lines else logging.Formatter(TEXT_FORMAT))
     root = logging.getLogger()

@@ -56,6 +56,29 @@ class ConfigError(Exception):
         self.problems = problems
 
 
+# The vendors' public endpoints (docs/architecture.md, "Paging"); tests and regional accounts
+# (Opsgenie's EU instance is https://api.eu.opsgenie.com) set their own.
+PAGERDUTY_EVENTS_URL = "https://events.pagerduty.com/v2/enqueue"
+OPSGENIE_API_URL = "https://api.opsgenie.com"
+# A PagerDuty Events API v2 integration (routing) key: 32 letters and digits.
+ROUTING_KEY = re.compile(r"^[A-Za-z0-9]{32}$")
+OPSGENIE_TEAM = re.compile(r"^[\w .-]{1,100}$")
+
+
+@dataclass(frozen=True)
+class ResolverGroup:
+    """How a resolver group is reached when it is engaged (`[resolver_groups.NAME]`)."""
+
+    name: str
+    usergroup: str = ""  # a Slack user group S…: mentioned, and invited to the incident channel
+    pagerduty_routing_key: str = field(default="", repr=False)  # a secret: never logged
+    opsgenie_team: str = ""
+
+    @property
+    def pages(self) -> bool:
+        return bool(self.pagerduty_routing_key or self.opsgenie_team)
+
+
 class _Env(BaseSettings):
     """Raw environment (and `.env`) values, validated by `load_settings`."""
 
@@ -75,6 +98,10 @@ class _Env(BaseSettings):
     baton_log_format: str = "text"
     baton_log_level: str = "INFO"
     baton_preflight_interval: str = "5m"
+    pagerduty_events_url: str = PAGERDUTY_EVENTS_URL
+    opsgenie_api_url: str = OPSGENIE_API_URL
+    opsgenie_api_key: str = ""
+    pagerduty_webhook_secret: str = ""
 
 
 LOG_FORMATS = ("text", "json")
@@ -87,6 +114,9 @@ class OrgConfig:
 
     services: list[str] = field(default_factory=lambda: list(DEFAULT_SERVICES))
     resolver_groups: list[str] = field(default_factory=lambda: list(DEFAULT_RESOLVER_GROUPS))
+    # The groups with integrations (usergroup, PagerDuty, Opsgenie), by name; a group named in
+    # `resolver_groups` without any is only recorded when engaged.
+    groups: dict[str, ResolverGroup] = field(default_factory=dict)
     sites: list[str] = field(default_factory=lambda: list(DEFAULT_SITES))
     ticket_pattern: str = DEFAULT_TICKET_PATTERN
     update_intervals: dict[str, timedelta] = field(default_factory=dict)
@@ -132,6 +162,23 @@ class Settings:
     log_level: str = "INFO"
     # How often `serve` asks Slack again whether the token and the channels are fine.
     preflight_interval: timedelta = timedelta(minutes=5)
+    pagerduty_events_url: str = PAGERDUTY_EVENTS_URL
+    opsgenie_api_url: str = OPSGENIE_API_URL
+    opsgenie_api_key: str = field(default="", repr=False)
+    pagerduty_webhook_secret: str = field(default="", repr=False)
+
+    @property
+    def secrets(self) -> list[str]:
+        """Every secret value: kept out of logs and messages (bot/logs.py)."""
+        keys = [g.pagerduty_routing_key for g in self.org.groups.values()]
+        return [
+            self.slack_bot_token,
+            self.slack_app_token,
+            self.slack_signing_secret,
+            self.opsgenie_api_key,
+            self.pagerduty_webhook_secret,
+            *keys,
+        ]
 
     @property
     def socket_mode(self) -> bool:
@@ -269,12 +316,12 @@ def load_org_config(path: Path, problems: list[str]) -> OrgConfig:
             problems.append(f"{where}: templates_dir '{templates_dir}' is not a folder")
 
     teams = _teams(data.get("teams", {}), where, problems)
+    group_names, groups = _resolver_groups(data, where, problems)
 
     return OrgConfig(
         services=_catalogue(data, "services", DEFAULT_SERVICES, where, problems),
-        resolver_groups=_catalogue(
-            data, "resolver_groups", DEFAULT_RESOLVER_GROUPS, where, problems
-        ),
+        resolver_groups=group_names,
+        groups=groups,
         sites=_catalogue(data, "sites", DEFAULT_SITES, where, problems),
         ticket_pattern=pattern,
         update_intervals=intervals,
@@ -299,6 +346,42 @@ def load_org_config(path: Path, problems: list[str]) -> OrgConfig:
         ),
         retry_for=_duration(f"{where}: retry_for", str(data.get("retry_for", "10m")), problems),
     )
+
+
+def _resolver_groups(
+    data: dict, where: str, problems: list[str]
+) -> tuple[list[str], dict[str, ResolverGroup]]:
+    """`resolver_groups`: a list of names, or a table of groups with their integrations."""
+    raw = data.get("resolver_groups", DEFAULT_RESOLVER_GROUPS)
+    if not isinstance(raw, dict):
+        return _catalogue(data, "resolver_groups", DEFAULT_RESOLVER_GROUPS, where, problems), {}
+    names = _catalogue({"resolver_groups": list(raw)}, "resolver_groups", [], where, problems)
+    groups: dict[str, ResolverGroup] = {}
+    known = {"usergroup", "pagerduty_routing_key", "opsgenie_team"}
+    for name, table in raw.items():
+        at = f"{where}: resolver_groups.{name}"
+        if not isinstance(table, dict):
+            problems.append(
+                f"{at} must be a table (usergroup, pagerduty_routing_key, opsgenie_team)"
+            )
+            continue
+        for key in sorted(set(table) - known):
+            problems.append(f"{at}: unknown setting '{key}' (known: {', '.join(sorted(known))})")
+        usergroup = str(table.get("usergroup", ""))
+        if usergroup and not USER_GROUP_ID.match(usergroup):
+            problems.append(f"{at}: usergroup '{usergroup}' is not a user group ID (S…)")
+        key = str(table.get("pagerduty_routing_key", ""))
+        if key and not ROUTING_KEY.match(key):
+            # Not echoed: it is a secret.
+            problems.append(
+                f"{at}: pagerduty_routing_key is not a PagerDuty integration key (32 letters "
+                "and digits, from the service's Events API v2 integration)"
+            )
+        team = str(table.get("opsgenie_team", ""))
+        if team and not OPSGENIE_TEAM.match(team):
+            problems.append(f"{at}: opsgenie_team '{team}' is not an Opsgenie team name")
+        groups[name.strip()] = ResolverGroup(name.strip(), usergroup, key, team)
+    return names, groups
 
 
 def _teams(raw: object, where: str, problems: list[str]) -> dict[str, list[str]]:
@@ -401,6 +484,19 @@ def load_settings(*, require_slack: bool = False, env_file: str | None = ".env")
     config_path = Path(env.baton_config).expanduser() if env.baton_config else None
     org = load_org_config(config_path, problems) if config_path else OrgConfig()
 
+    for name, url in (
+        ("PAGERDUTY_EVENTS_URL", env.pagerduty_events_url),
+        ("OPSGENIE_API_URL", env.opsgenie_api_url),
+    ):
+        if not url.startswith(("http://", "https://")):
+            problems.append(f"{name} '{url}' is not an http(s) URL")
+    alerted = sorted(name for name, g in org.groups.items() if g.opsgenie_team)
+    if alerted and not env.opsgenie_api_key:
+        problems.append(
+            f"OPSGENIE_API_KEY is not set, but resolver groups are alerted through Opsgenie "
+            f"({', '.join(alerted)}): give an API key of an Opsgenie API integration"
+        )
+
     if problems:
         raise ConfigError(problems)
     api_url = env.slack_api_url if env.slack_api_url.endswith("/") else env.slack_api_url + "/"
@@ -420,4 +516,8 @@ def load_settings(*, require_slack: bool = False, env_file: str | None = ".env")
         log_format=log_format,
         log_level=log_level,
         preflight_interval=preflight,
+        pagerduty_events_url=env.pagerduty_events_url,
+        opsgenie_api_url=env.opsgenie_api_url.rstrip("/"),
+        opsgenie_api_key=env.opsgenie_api_key,
+        pagerduty_webhook_secret=env.pagerduty_webhook_secret,
     )

@@ -149,6 +149,20 @@ def test_the_post_pings_card_mention_and_later_versions_do_not(baton):
     assert "<!here>" not in after["text"] and "<!here>" not in texts(after["blocks"])
 
 
+@pytest.fixture
+def user_group(env, tmp_path, monkeypatch):
+    path = tmp_path / "baton.toml"
+    path.write_text('card_mention = "S0MIMS0001"\n')
+    monkeypatch.setenv("BATON_CONFIG", str(path))
+
+
+@pytest.mark.usefixtures("user_group")
+def test_the_card_pings_the_configured_user_group(baton):
+    card = hand_over(baton)
+    assert card["text"].startswith("<!subteam^S0MIMS0001> MI-")
+    assert block(card, "status")["text"]["text"].startswith("<!subteam^S0MIMS0001> *Waiting")
+
+
 @pytest.mark.usefixtures("no_ping")
 def test_card_mention_none_pings_nobody(baton):
     card = hand_over(baton)
