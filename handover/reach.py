@@ -26,6 +26,7 @@ from handover.clock.timeline import (
 from handover.comms import notices
 from handover.intents import CardUndeliveredAlert, CardUndeliveredDm
 from handover.models import Incident, Outbox
+from handover.ownership import paging
 from handover.settings import Settings
 from handover.store import outbox
 from handover.store.db import Database
@@ -91,6 +92,8 @@ class Reach:
                 self._card_refused(s, incident, error, now)
             elif row.what == OutboxKind.NOTICE_PUBLISH:
                 notices.publish_refused(s, row.params["notice_id"], error, now)
+            elif row.what == OutboxKind.PAGE:
+                paging.refused(s, incident, row, error, now)
             else:
                 detail = MessageUndelivered(what=row.what, target=row.target, error=error)
                 record_event(s, incident, "baton", detail, now, card=False)

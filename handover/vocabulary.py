@@ -76,6 +76,10 @@ class EventKind(StrEnum):
     CARD_LATE = "card_late"  # the card reached the managers after all, late
     NOTICE_UNDELIVERED = "notice_undelivered"  # a notice could not be published
     MESSAGE_UNDELIVERED = "message_undelivered"  # a thread line or DM that gave up
+    PAGED = "paged"  # a resolver group's pager has the alert
+    PAGE_RESOLVED = "page_resolved"  # ... and knows it is resolved
+    PAGE_REFUSED = "page_refused"  # the pager refused it for good: the owner is told
+    PAGE_ACKNOWLEDGED = "page_acknowledged"  # someone on call acknowledged it (a webhook)
 
 
 class OutboxKind(StrEnum):
@@ -104,6 +108,7 @@ class OutboxKind(StrEnum):
     PHASE_MISSED_DM = "phase_missed_dm"  # to the owner: the first phase was missed
     INITIAL_NOTICE_DM = "initial_notice_dm"  # to the agent: what stakeholders were told
     RESOLVED_DM = "resolved_dm"  # to the agent: it is resolved
+    PAGE = "page"  # a resolver group paged (or its page resolved): PagerDuty, Opsgenie
 
 
 class Target(StrEnum):
@@ -114,6 +119,7 @@ class Target(StrEnum):
     DM = "dm"
     STAKEHOLDERS = "stakeholders"  # the channel a notice was sent to
     CHANNEL = "channel"  # a configured channel named in the row's params
+    PAGER = "pager"  # PagerDuty or Opsgenie, named in the row's params
 
 
 class OutboxStatus(StrEnum):
@@ -143,3 +149,15 @@ class StakeholderState(StrEnum):
     IDENTIFIED = "identified"
     MONITORING = "monitoring"
     RESOLVED = "resolved"
+
+
+class Pager(StrEnum):
+    """The paging services a resolver group can be reached through."""
+
+    PAGERDUTY = "pagerduty"
+    OPSGENIE = "opsgenie"
+
+
+class PageAction(StrEnum):
+    TRIGGER = "trigger"
+    RESOLVE = "resolve"

@@ -26,6 +26,7 @@ RENDERED_ELSEWHERE = {
     OutboxKind.NOTICE,
     OutboxKind.NOTICE_PUBLISH,
     OutboxKind.NOTICE_REPUBLISH,
+    OutboxKind.PAGE,  # not Slack's: the pager's request (bot/pagers/events.py)
 }
 
 

@@ -15,12 +15,15 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.metrics import Metrics
+from bot.pagers.http import PagerRefused
+from bot.pagers.sender import Pagers
 from bot.slack import outbox_text
 from bot.slack.comms import views
 from bot.slack.mrkdwn import SLACK
 from bot.slack.ownership import card
 from handover.comms.notices import Notices
 from handover.models import Incident, Outbox
+from handover.ownership.paging import Paging
 from handover.reach import Reach
 from handover.settings import Settings
 from handover.store import outbox
@@ -71,6 +74,8 @@ class Deliverer:
         self.db = db
         self.notices = Notices(db, settings)
         self.reach = Reach(db, settings)
+        self.paging = Paging(db, settings)
+        self.pagers = Pagers(settings)
         self.client = client
         self.settings = settings
         self.metrics = metrics or Metrics()
@@ -150,6 +155,14 @@ class Deliverer:
         except Undeliverable as exc:
             self._give_up(row, exc.error)
             return
+        except PagerRefused as exc:
+            log.warning("the pager refused outbox row %s (%s): %s", row.id, row.what, exc.error)
+            if exc.retryable:
+                wait = timedelta(seconds=exc.retry_after) if exc.retry_after else None
+                self._retry(row, exc.error, wait)
+            else:
+                self._give_up(row, exc.error)
+            return
         except (urllib.error.URLError, TimeoutError, OSError) as exc:
             error = type(exc).__name__
             log.warning("Slack unreachable for outbox row %s: %s", row.id, error)
@@ -187,6 +200,12 @@ class Deliverer:
             incident = s.get(Incident, row.incident_id) if row.incident_id else None
         if row.target == Target.CARD:
             return self._send_card(row, incident)
+        if row.target == Target.PAGER:
+            # The card's link for the responder, when the card is there (it is, once accepted).
+            link = self._permalink(incident) if incident.card_ts else ""
+            self.pagers.send(row, incident, link)
+            self.paging.delivered(row.id)
+            return None
         if row.what in (OutboxKind.NOTICE_POST, OutboxKind.NOTICE):
             return self._send_draft(row, incident)
         if row.target == Target.STAKEHOLDERS:

@@ -29,6 +29,9 @@ from handover.clock.timeline import (
     HandedOn,
     InitialCommsSent,
     Late,
+    PageAcknowledged,
+    Paged,
+    PageRefused,
     PhaseVerdict,
     PriorityChanged,
     ResolutionSent,
@@ -59,7 +62,7 @@ from handover.intents import (
 from handover.models import Incident
 from handover.settings import OrgConfig, Settings
 from handover.times import humanize, parse_time
-from handover.vocabulary import ACTIVE, EventKind, NoticeKind, OutboxKind
+from handover.vocabulary import ACTIVE, EventKind, NoticeKind, OutboxKind, PageAction, Pager
 
 
 @dataclass(frozen=True)
@@ -365,6 +368,39 @@ MESSAGES: dict[OutboxKind, Callable[[Incident, Any, Context], str]] = {
     OutboxKind.CARD_UNDELIVERED_ALERT: _card_undelivered_alert,
     OutboxKind.NOTICE_UNDELIVERED_LINE: _plain(_notice_undelivered_line),
 }
+# The pagers by the names people know them by.
+PAGER_NAMES = {Pager.PAGERDUTY: "PagerDuty", Pager.OPSGENIE: "Opsgenie"}
+
+
+def _paged(i: Incident, e: EventLine, p: Paged) -> str:
+    pager, group = PAGER_NAMES[Pager(p.pager)], escape(p.group)
+    if p.resolved:
+        return f":white_check_mark: {pager} told that {i.reference} is resolved: *{group}*."
+    return f":pager: *{group}* paged through {pager} {_t(e.at)}."
+
+
+def _page_refused(i: Incident, e: EventLine, p: PageRefused) -> str:
+    pager, group = PAGER_NAMES[Pager(p.pager)], escape(p.group)
+    who = f"{mention(p.owner)} " if p.owner else ""
+    if p.action == PageAction.RESOLVE:
+        return (
+            f":x: {who}{pager} refused to resolve the page of *{group}* ({escape(p.error)}): "
+            f"resolve it in {pager} by hand."
+        )
+    return (
+        f":x: {who}*{group}* was NOT paged: {pager} refused it ({escape(p.error)}). Call "
+        f"them another way now, and check the group's {pager} settings in BATON_CONFIG."
+    )
+
+
+def _page_acknowledged(i: Incident, e: EventLine, p: PageAcknowledged) -> str:
+    pager = PAGER_NAMES[Pager(p.pager)]
+    return (
+        f":eyes: *{escape(p.group)}* acknowledged {_t(parse_time(p.acknowledged_at))} "
+        f"({escape(p.by)}, in {pager})."
+    )
+
+
 EVENT_LINES: dict[EventKind, Callable[[Incident, EventLine, Any], str]] = {
     EventKind.ACCEPTED: _accepted,
     EventKind.TRGS_ENGAGED: _trgs_engaged,
@@ -377,6 +413,10 @@ EVENT_LINES: dict[EventKind, Callable[[Incident, EventLine, Any], str]] = {
     EventKind.STOOD_DOWN: _stood_down,
     EventKind.RESOLVED: _resolved,
     EventKind.CLOSED: _closed,
+    EventKind.PAGED: _paged,
+    EventKind.PAGE_RESOLVED: _paged,
+    EventKind.PAGE_REFUSED: _page_refused,
+    EventKind.PAGE_ACKNOWLEDGED: _page_acknowledged,
 }
 
 

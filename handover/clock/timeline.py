@@ -226,6 +226,42 @@ class MessageUndelivered(Detail):
     error: str
 
 
+@dataclass(frozen=True, kw_only=True)
+class Paged(Detail):
+    """A resolver group's pager has the alert (or, `resolved`, knows it is over)."""
+
+    kind = EventKind.PAGED
+    in_thread = True
+    group: str
+    pager: str  # Pager
+    resolved: bool = False
+
+    @property
+    def event_kind(self) -> EventKind:
+        return EventKind.PAGE_RESOLVED if self.resolved else EventKind.PAGED
+
+
+@dataclass(frozen=True, kw_only=True)
+class PageRefused(Detail):
+    kind = EventKind.PAGE_REFUSED
+    in_thread = True
+    group: str
+    pager: str
+    action: str  # PageAction
+    error: str
+    owner: str | None = None  # who is told
+
+
+@dataclass(frozen=True, kw_only=True)
+class PageAcknowledged(Detail):
+    kind = EventKind.PAGE_ACKNOWLEDGED
+    in_thread = True
+    group: str
+    pager: str
+    by: str  # the responder's name, as the pager gives it
+    acknowledged_at: str
+
+
 _KINDS: tuple[type[Detail], ...] = (
     HandedOver,
     Accepted,
@@ -249,9 +285,13 @@ _KINDS: tuple[type[Detail], ...] = (
     CardLate,
     NoticeUndelivered,
     MessageUndelivered,
+    Paged,
+    PageRefused,
+    PageAcknowledged,
 )
 DETAILS: dict[EventKind, type[Detail]] = {cls.kind: cls for cls in _KINDS} | {
-    EventKind.PHASE_MISSED: PhaseVerdict  # one detail, two kinds: met or missed
+    EventKind.PHASE_MISSED: PhaseVerdict,  # one detail, two kinds: met or missed
+    EventKind.PAGE_RESOLVED: Paged,
 }
 
 

@@ -44,6 +44,7 @@ from handover.outcomes import (
     answers_refusals,
     invalid,
 )
+from handover.ownership import paging
 from handover.ownership.controls import Control, statuses_for
 from handover.reporting import exception_reports
 from handover.settings import Settings
@@ -220,6 +221,7 @@ class Incidents:
                 late_by_s=late_by(incident, now) if first else None,
             )
             record_event(s, incident, user, engaged, now)
+            paging.page_groups(s, incident, groups, self.settings, now)
             return Outcome(True, incident)
 
     @answers_refusals
@@ -352,6 +354,7 @@ class Incidents:
             incident.next_update_due_at = None
             cancel(s, incident.id)
             notices.draft(s, incident, NoticeKind.RESOLUTION, self.settings, now, actor=user)
+            paging.resolve_pages(s, incident, now)
             resolved = Resolved(
                 resolved_at=to_iso(resolved_at), after_s=since_t0(incident, resolved_at)
             )

@@ -13,6 +13,9 @@ from handover.clock.timeline import (
     HandedOn,
     MessageUndelivered,
     NoticeUndelivered,
+    PageAcknowledged,
+    Paged,
+    PageRefused,
     StateChanged,
     StoodDown,
     TimelineEntry,
@@ -48,6 +51,10 @@ EVENT_WORDS: dict[EventKind, str] = {
     EventKind.CARD_LATE: "posted the card, late",
     EventKind.NOTICE_UNDELIVERED: "could not publish a notice: not sent",
     EventKind.MESSAGE_UNDELIVERED: "gave up on a message",
+    EventKind.PAGED: "paged",
+    EventKind.PAGE_RESOLVED: "resolved the page of",
+    EventKind.PAGE_REFUSED: "could not page",
+    EventKind.PAGE_ACKNOWLEDGED: "page acknowledged by",
 }
 
 
@@ -95,6 +102,12 @@ def _words(entry: TimelineEntry) -> str:
         words += f": {escape(detail.reason)}"
     elif isinstance(detail, CardUndelivered | NoticeUndelivered | MessageUndelivered):
         words += f" (`{detail.error}`)"
+    elif isinstance(detail, Paged | PageRefused):
+        words += f" {escape(detail.group)} ({detail.pager})"
+        if isinstance(detail, PageRefused):
+            words += f" (`{detail.error}`)"
+    elif isinstance(detail, PageAcknowledged):
+        words += f" {escape(detail.by)}: {escape(detail.group)} ({detail.pager})"
     elif isinstance(detail, CardLate):
         words += f" by {humanize(timedelta(seconds=detail.late_by_s))}"
     return words

@@ -1,0 +1,1 @@
+"""Paging resolver groups: PagerDuty's Events API v2 and Opsgenie's Alert API, over HTTP."""

@@ -1,0 +1,65 @@
+"""One JSON POST to a pager, and what its answer means for the outbox: done, try again later
+(rate limits, the pager's own errors, the network), or refused for good."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+
+TIMEOUT = 10  # seconds: the outbox tries again later rather than wait long
+
+
+@dataclass
+class PagerRefused(Exception):
+    """The pager did not take the request. `retryable` when trying again may work."""
+
+    error: str
+    retryable: bool
+    retry_after: int | None = None
+
+    def __str__(self) -> str:
+        return self.error
+
+
+def post_json(url: str, body: dict, headers: dict[str, str] | None = None) -> dict:
+    """POST `body`; the answer's JSON on a 2xx, PagerRefused otherwise."""
+    request = urllib.request.Request(
+        url,
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json", "User-Agent": "Baton", **(headers or {})},
+        method="POST",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=TIMEOUT) as answer:
+            raw = answer.read()
+    except urllib.error.HTTPError as exc:
+        raise _refusal(exc) from None
+    except (urllib.error.URLError, TimeoutError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise PagerRefused(f"unreachable ({type(reason).__name__})", retryable=True) from None
+    try:
+        return json.loads(raw) if raw else {}
+    except ValueError:
+        return {}
+
+
+def _refusal(exc: urllib.error.HTTPError) -> PagerRefused:
+    status = exc.code
+    try:
+        data = json.loads(exc.read() or b"{}")
+    except ValueError:
+        data = {}
+    # PagerDuty: {"message": …, "errors": […]}; Opsgenie: {"message": …}. Neither echoes a key.
+    detail = str(data.get("message") or exc.reason or "")
+    errors = data.get("errors")
+    if isinstance(errors, list) and errors:
+        detail += ": " + "; ".join(str(e) for e in errors)
+    after = exc.headers.get("Retry-After") if exc.headers else None
+    retryable = status == 429 or status >= 500
+    return PagerRefused(
+        f"{status} {detail}".strip()[:200],
+        retryable=retryable,
+        retry_after=int(after) if after and after.isdigit() else None,
+    )

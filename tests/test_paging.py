@@ -1,0 +1,168 @@
+"""Engaging pages the resolver groups for real: PagerDuty and Opsgenie over real HTTP on
+127.0.0.1 (tests/fake_pagers.py), through the outbox. Signed requests into the real app, the
+fake Slack, the real database and scheduler."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from handover.models import Event
+from tests.conftest import MIM
+from tests.fake_pagers import Failure, FakePagers
+from tests.flows import card_message, open_modal, submit_modal, texts, wait_until
+from tests.test_card import accept_and_open, hand_over, latest_card
+
+# PagerDuty integration keys: 32 letters and digits.
+NETWORK_KEY = "R0NETWORK".ljust(32, "1")
+SERVERS_KEY = "R0SERVERS".ljust(32, "2")
+BAD_KEY = "R0WRONG".ljust(32, "9")  # well formed, but PagerDuty has no such integration
+
+
+@pytest.fixture
+def pagers():
+    fake = FakePagers(routing_keys={NETWORK_KEY, SERVERS_KEY})
+    fake.start()
+    yield fake
+    fake.stop()
+
+
+def config(tmp_path, monkeypatch, pagers: FakePagers, servers_key: str = SERVERS_KEY) -> None:
+    path = tmp_path / "baton.toml"
+    path.write_text(
+        f"""
+[resolver_groups.Network]
+usergroup = "S0NET00001"
+pagerduty_routing_key = "{NETWORK_KEY}"
+
+[resolver_groups."Servers and cloud"]
+pagerduty_routing_key = "{servers_key}"
+opsgenie_team = "servers"
+
+[resolver_groups."Service desk"]
+"""
+    )
+    monkeypatch.setenv("BATON_CONFIG", str(path))
+    monkeypatch.setenv("PAGERDUTY_EVENTS_URL", pagers.events_url)
+    monkeypatch.setenv("OPSGENIE_API_URL", pagers.url)
+    monkeypatch.setenv("OPSGENIE_API_KEY", pagers.opsgenie_key)
+
+
+@pytest.fixture
+def paging(env, tmp_path, monkeypatch, pagers):
+    config(tmp_path, monkeypatch, pagers)
+
+
+@pytest.fixture
+def wrong_key(env, tmp_path, monkeypatch, pagers):
+    config(tmp_path, monkeypatch, pagers, servers_key=BAD_KEY)
+
+
+def engage(baton, groups: list[str]) -> dict:
+    """Accept, then Engage & send with `groups`: the card afterwards."""
+    card = hand_over(baton)
+    form = accept_and_open(baton, card)
+    assert submit_modal(baton, MIM, form, {"groups": groups}).status == 200
+    return card
+
+
+def triggers(pagers: FakePagers) -> list[dict]:
+    return [r.body for r in pagers.to("pagerduty") if r.body.get("event_action") == "trigger"]
+
+
+def thread(baton, card: dict, contains: str, timeout: float = 10) -> str:
+    wait_until(lambda: any(contains in t for t in baton.fake.thread(card["ts"])), timeout)
+    return next(t for t in baton.fake.thread(card["ts"]) if contains in t)
+
+
+@pytest.mark.usefixtures("paging")
+def test_engaging_pages_each_group_once_through_its_pagers(baton, pagers):
+    card = engage(baton, ["Network", "Servers and cloud", "Service desk"])
+    wait_until(lambda: len(pagers.pagerduty_alerts) == 2 and pagers.opsgenie_alerts)
+    reference = card_message(baton.fake)["text"].split(" ")[0]
+    network = next(e for e in triggers(pagers) if e["routing_key"] == NETWORK_KEY)
+    assert network["dedup_key"] == f"{reference}/Network"
+    assert network["payload"]["summary"] == "P1 · E-mail down for all staff at head office"
+    assert network["payload"]["severity"] == "critical"
+    details = network["payload"]["custom_details"]
+    assert details["Services"] == "E-mail" and details["priority"] == "P1"
+    assert details["handover card"].startswith("https://") and network["links"]
+    [alert] = [r.body for r in pagers.to("opsgenie")]
+    assert alert["alias"] == f"{reference}/Servers and cloud"
+    assert alert["responders"] == [{"type": "team", "name": "servers"}]
+    assert alert["priority"] == "P1"
+    # The thread says who was paged, through what; a group without a pager is only recorded.
+    assert thread(baton, card, "*Network* paged through PagerDuty")
+    thread(baton, card, "*Servers and cloud* paged through Opsgenie")
+    thread(baton, card, "*Servers and cloud* paged through PagerDuty")
+    time.sleep(0.5)
+    assert len(triggers(pagers)) == 2 and len(pagers.to("opsgenie")) == 1
+    with baton.db.session() as s:
+        paged = [
+            (e.detail["group"], e.detail["pager"]) for e in s.query(Event).filter_by(kind="paged")
+        ]
+    assert sorted(paged) == [
+        ("Network", "pagerduty"),
+        ("Servers and cloud", "opsgenie"),
+        ("Servers and cloud", "pagerduty"),
+    ]
+    timeline = baton.slack.command(MIM, f"timeline {reference}").text
+    assert "paged Network (pagerduty)" in timeline
+
+
+@pytest.mark.usefixtures("paging")
+def test_a_rate_limited_page_is_sent_again_after_retry_after_and_counted_once(baton, pagers):
+    pagers.fail("pagerduty", Failure(429, retry_after=2))
+    started = time.time()
+    card = engage(baton, ["Network"])
+    thread(baton, card, "*Network* paged through PagerDuty", timeout=15)
+    sent = [r for r in pagers.to("pagerduty")]
+    assert [r.status for r in sent] == [429, 202]
+    assert sent[1].at - sent[0].at >= 2  # Retry-After honoured
+    assert time.time() - started < 15
+    assert list(pagers.pagerduty_alerts.values()) == ["triggered"]
+
+
+@pytest.mark.usefixtures("paging")
+def test_a_server_error_is_retried_and_the_dedup_key_makes_a_repeat_harmless(baton, pagers):
+    pagers.fail("pagerduty", Failure(500), Failure(503))
+    card = engage(baton, ["Network"])
+    thread(baton, card, "*Network* paged through PagerDuty", timeout=20)
+    keys = {r.body["dedup_key"] for r in pagers.to("pagerduty")}
+    assert len(keys) == 1 and len(pagers.pagerduty_alerts) == 1
+
+
+@pytest.mark.usefixtures("wrong_key")
+def test_a_refused_routing_key_is_told_to_the_owner_in_the_thread(baton, pagers):
+    card = engage(baton, ["Servers and cloud"])
+    said = thread(baton, card, "was NOT paged")
+    assert said.startswith(f":x: <@{MIM}> *Servers and cloud* was NOT paged: PagerDuty refused")
+    assert "Invalid routing key" in said and "Call them another way now" in said
+    assert BAD_KEY not in said  # a secret never reaches a message
+    # Opsgenie still has it: one pager's refusal does not stop the other.
+    thread(baton, card, "*Servers and cloud* paged through Opsgenie")
+    time.sleep(1.5)
+    assert len([r for r in pagers.to("pagerduty")]) == 1  # refused for good: not retried
+
+
+@pytest.mark.usefixtures("paging")
+def test_resolving_resolves_every_page(baton, pagers):
+    card = engage(baton, ["Network", "Servers and cloud"])
+    thread(baton, card, "*Network* paged through PagerDuty")
+    thread(baton, card, "*Servers and cloud* paged through Opsgenie")
+    card = latest_card(baton, "initial comms sent (")
+    view = open_modal(baton, MIM, card, "incident_resolve")
+    submit_modal(baton, MIM, view, {})
+    wait_until(lambda: set(pagers.pagerduty_alerts.values()) == {"resolved"})
+    wait_until(lambda: set(pagers.opsgenie_alerts.values()) == {"closed"})
+    resolves = [r.body for r in pagers.to("pagerduty") if r.body["event_action"] == "resolve"]
+    assert len(resolves) == 2 and all("payload" not in r for r in resolves)
+    thread(baton, card, "PagerDuty told that")
+
+
+def test_without_pagers_configured_engaging_pages_nobody(baton, pagers):
+    engage(baton, ["Network"])
+    wait_until(lambda: "resolver groups engaged (" in texts(card_message(baton.fake)["blocks"]))
+    time.sleep(0.5)
+    assert pagers.requests == []
