@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from bot.slack.ownership.card import card
+from handover.checklist.card_content import why
 from handover.models import Event, Incident, Notice
 from handover.settings import load_settings
 from tests.conftest import AGENT, MIM, MIM2, MIM_CHANNEL, STAKEHOLDER_CHANNEL
@@ -349,7 +350,7 @@ def test_a_suspected_breach_without_a_restricted_channel_needs_the_box_ticked(ba
     form = accept_and_open(baton, card)
     reply = submit_modal(baton, MIM, form, {})
     error = reply.json()["errors"]["broad"]
-    assert "broad comms are held back" in error
+    assert "tick 'Send to all stakeholders anyway'" in error
     with baton.db.session() as s:
         assert s.query(Incident).one().trgs == []  # nothing half done
     assert published(baton) == []
@@ -474,3 +475,34 @@ def test_the_card_matches_its_reviewed_layout(state):
     posted = state != "accepted"  # the first post pings; a later version does not
     _, blocks = card(i, load_settings(env_file=None), AT + timedelta(minutes=5), ping=posted)
     check_snapshot(f"card_{state}.txt", outline(blocks))
+
+
+def test_why_says_whose_choice_a_priority_is():
+    handed_over = payroll_incident()  # P2, as proposed
+    assert why(handed_over).startswith("Why P2: impact medium, urgency medium")
+    # Filled in since: everyone is affected now, which the proposal makes P1.
+    grown = payroll_incident(answers={**handed_over.answers, "users_affected": "everyone"})
+    assert why(grown).startswith("Why P2: proposed at handover; the answers now suggest P1, ")
+    chosen = payroll_incident(
+        priority="P3",
+        answers={**handed_over.answers, "priority": {"value": "P3", "reason": "One team only"}},
+    )
+    assert why(chosen).startswith("Why P3: the agent chose it: One team only; proposed P2, ")
+    changed = payroll_incident(priority="P1")
+    assert why(changed).startswith("Why P1: the owner changed it (the reason is in the thread)")
+
+
+def test_the_form_sends_the_newest_draft_when_the_priority_changed_meanwhile(baton):
+    card = hand_over(baton)
+    form = accept_and_open(baton, card)
+    card = latest_card(baton, f"*Owner:* <@{MIM}>")
+    change = open_modal(baton, MIM, card, "incident_change_priority")
+    answers = {"priority": "P2", "reason": "One site only, after all"}
+    assert submit_modal(baton, MIM, change, answers).body == ""
+    draft_message(baton.fake, card["ts"], count=2)  # the initial notice, drafted again for P2
+    assert submit_modal(baton, MIM, form, {}).body == ""  # the form opened before the change
+    wait_until(lambda: published(baton))
+    with baton.db.session() as s:
+        initial = s.query(Notice).filter_by(kind="initial").order_by(Notice.id).all()
+    assert [n.status for n in initial] == ["superseded", "sent"]  # the new draft went out
+    assert initial[1].edits == []  # as drafted: the form's text was left as shown

@@ -322,9 +322,14 @@ def _card_undelivered_dm(i: Incident, p: CardUndeliveredDm) -> str:
     )
 
 
+# What escalate_to needs to act on a card the managers never got.
+ALERT_FACTS = ("Services", "Impact", "Users affected (estimate)", "Started")
+
+
 def _card_undelivered_alert(i: Incident, p: CardUndeliveredAlert, ctx: Context) -> str:
     c = card_content(i, ctx.org, SLACK, mention=lambda user: f"<@{user}>")
-    facts = " · ".join(f"*{label}:* {value}" for label, value in c.facts[:4])
+    known = dict(c.facts)
+    facts = " · ".join(f"*{label}:* {known[label]}" for label in ALERT_FACTS if label in known)
     return (
         f":rotating_light: *{i.reference} ({i.priority}) did not reach the incident managers.* "
         f"Slack refused to post it in <#{p.channel}>: {refusal_in_words(p.error, p.channel)}. "

@@ -16,10 +16,26 @@ from slack_sdk.models.blocks.basic_components import Option
 from bot.slack.ids import Action
 
 SEPARATOR = ":"
+# What the menu may stand for: the card's controls that need no confirmation dialog (a menu has
+# one for all its options, and a forged choice must not skip a button's confirmation).
+IN_MENU = frozenset(
+    {
+        Action.ENGAGE,
+        Action.DRAFT_UPDATE,
+        Action.SUMMARY,
+        Action.FILL_GAP,
+        Action.CHANGE_PRIORITY,
+        Action.HAND_ON,
+        Action.STAND_DOWN,
+        Action.RESOLVE,
+    }
+)
 
 
 def overflow(choices: list[tuple[str, Action]], row_id: int) -> OverflowMenuElement:
     """A menu of (label, action) choices, each acting on `row_id` as its button would."""
+    if not {action for _, action in choices} <= IN_MENU:
+        raise ValueError("only controls without a confirmation dialog go in the menu")
     return OverflowMenuElement(
         action_id=Action.MORE,
         options=[
@@ -35,6 +51,6 @@ def unfold(body: dict, next: Callable[[], None]) -> None:
     if chosen.get("action_id") == Action.MORE:
         value = (chosen.get("selected_option") or {}).get("value") or ""
         action, _, row_id = value.partition(SEPARATOR)
-        if action in Action.__members__.values() and row_id.isdigit():
+        if action in IN_MENU and row_id.isdigit():
             actions[0] = {**chosen, "type": "button", "action_id": action, "value": row_id}
     next()

@@ -86,16 +86,19 @@ def known(field_id: str, value: object) -> bool:
 
 def why(incident: Incident) -> str:
     """Why it has its priority: the impact × urgency proposal from the record as it is now,
-    and who chose otherwise when it differs (docs/domain.md, "Priority")."""
+    and, when the priority differs, whose choice it is (docs/domain.md, "Priority")."""
     proposal = propose(incident.answers)
     if incident.priority == proposal.priority:
         return f"Why {incident.priority}: {proposal.explanation}"
     chosen = incident.answers.get("priority") or {}
-    if chosen.get("value") == incident.priority and chosen.get("reason"):
-        by = f"the agent chose it: {chosen['reason']}"
+    if incident.priority == incident.proposed_priority:
+        # Proposed at handover; answers filled in since suggest otherwise.
+        by = f"proposed at handover; the answers now suggest {proposal.priority}"
+    elif chosen.get("value") == incident.priority and chosen.get("reason"):
+        by = f"the agent chose it: {chosen['reason']}; proposed {proposal.priority}"
     else:
-        by = "the owner changed it (the reason is in the thread)"
-    return f"Why {incident.priority}: {by}; proposed {proposal.priority}, {proposal.explanation}"
+        by = f"the owner changed it (the reason is in the thread); proposed {proposal.priority}"
+    return f"Why {incident.priority}: {by}, {proposal.explanation}"
 
 
 def card_content(

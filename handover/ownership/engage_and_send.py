@@ -4,7 +4,6 @@ it, published. Accept, then this: all three objectives in two clicks."""
 
 from __future__ import annotations
 
-import html
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -14,6 +13,7 @@ from handover.comms.notices import Notices, destination, security_suspected
 from handover.outcomes import Outcome, Refusal
 from handover.ownership.controls import Control
 from handover.ownership.incidents import Incidents
+from handover.vocabulary import NoticeKind
 
 
 class Part(StrEnum):
@@ -26,9 +26,9 @@ class Part(StrEnum):
 
 @dataclass(frozen=True)
 class NoticeAsEdited:
-    notice_id: int
     subject: str  # plain text, as the owner left it in the form
     body: str
+    edited: bool  # not what the form showed
     broad_confirmed: bool  # "send to all stakeholders" although a breach is suspected
 
 
@@ -42,49 +42,37 @@ class EngageAndSend:
         incident_id: int,
         user: str,
         groups: list[str],
-        notice: NoticeAsEdited | None,
+        notice: NoticeAsEdited,
         *,
         escape: Callable[[str], str],
         target: Rendering,
     ) -> tuple[Outcome, Part]:
-        """Engage `groups` (those not engaged yet), save the notice's edits, publish it. A
-        breach held back is refused before anything is done, so the form can keep its answers
-        and nothing is left half done."""
+        """Publish the initial notice (the current draft, with the owner's edits), then
+        engage `groups`. Whatever can refuse is asked first, so a refusal leaves nothing half
+        done and the form, with its answers kept, can be submitted again."""
         allowed = self.incidents.check_owner(incident_id, user, Control.ENGAGE)
         if not allowed.ok or allowed.incident is None:
             return allowed, Part.GROUPS
         incident = allowed.incident
-        channel = ""
-        if notice is not None:
-            channel = destination(incident, self.notices.settings, notice.broad_confirmed)
-            broad = channel == self.notices.settings.stakeholder_channel
-            if security_suspected(incident) and broad and not notice.broad_confirmed:
-                return Outcome(False, incident, Refusal.NEEDS_CONFIRMATION), Part.CONFIRM
-        if set(groups) - set(incident.trgs) or not incident.trgs:
-            engaged = self.incidents.engage(incident_id, user, groups)
-            if not engaged.ok:
-                return engaged, Part.GROUPS
-        if notice is None:
-            return allowed, Part.GROUPS
-        return self._send(notice, user, channel, escape, target), Part.NOTICE
-
-    def _send(
-        self,
-        notice: NoticeAsEdited,
-        user: str,
-        channel: str,
-        escape: Callable[[str], str],
-        target: Rendering,
-    ) -> Outcome:
-        found = self.notices.get(notice.notice_id)
-        if found is None:
-            return Outcome(False, refusal=Refusal.NOT_FOUND)
-        current, _ = found
-        as_drafted = (html.unescape(current.subject), current.body_plain.strip())
-        if (" ".join(notice.subject.split()), notice.body.strip()) != as_drafted:
-            edited = self.notices.edit(current.id, user, notice.subject, notice.body, escape)
-            if not edited.ok:
-                return edited
-        return self.notices.send(
-            current.id, user, channel, confirmed=notice.broad_confirmed, target=target
-        )
+        settings = self.notices.settings
+        if not incident.trgs and not set(groups) & set(settings.org.resolver_groups):
+            return self.incidents.engage(incident_id, user, []), Part.GROUPS  # says why
+        channel = destination(incident, settings, notice.broad_confirmed)
+        broad = channel == settings.stakeholder_channel
+        if security_suspected(incident) and broad and not notice.broad_confirmed:
+            return Outcome(False, incident, Refusal.NEEDS_CONFIRMATION), Part.CONFIRM
+        # A newer draft (the priority changed meanwhile) is the one to send; none is left
+        # when the notice went out from the thread meanwhile.
+        draft = self.notices.current_draft(incident_id, NoticeKind.INITIAL)
+        if draft is not None:
+            if notice.edited:
+                edited = self.notices.edit(draft.id, user, notice.subject, notice.body, escape)
+                if not edited.ok:
+                    return edited, Part.NOTICE
+            sent = self.notices.send(
+                draft.id, user, channel, confirmed=notice.broad_confirmed, target=target
+            )
+            if not sent.ok:
+                return sent, Part.NOTICE
+        # All engaged already is a repeat, not a refusal: the outcome says done.
+        return self.incidents.engage(incident_id, user, groups), Part.GROUPS

@@ -111,15 +111,15 @@ def draft_message(notice: Notice, incident: Incident, settings: Settings) -> tup
         status = f":fast_forward: *Superseded* by a newer draft of the {kind} (below)."
     elif notice.status == NoticeStatus.PUBLISHING:
         status = f":hourglass_flowing_sand: *Sending the {kind}* to <#{notice.channel}>…"
-    elif notice.publish_error:
-        status = (
-            f":x: *Draft {kind} NOT sent*: Slack refused it "
-            f"({refusal_in_words(notice.publish_error)}). Fix the cause, then press *Send* again."
-        )
     elif ended:
         status = (
             f":no_entry_sign: *Draft {kind} not sent*: {incident.reference} is "
             f"{IncidentStatus(incident.status).words}."
+        )
+    elif notice.publish_error:
+        status = (
+            f":x: *Draft {kind} NOT sent*: Slack refused it "
+            f"({refusal_in_words(notice.publish_error)}). Fix the cause, then press *Send* again."
         )
     else:
         status = (
@@ -167,8 +167,37 @@ def published_message(notice: Notice) -> tuple[str, list]:
     return text, [b.to_dict() for b in blocks]
 
 
+SUBJECT_LIMIT, BODY_LIMIT = 150, 3000  # what a plain-text input holds
+
+
+def shown(notice: Notice) -> tuple[str, str]:
+    """The subject and body as a form shows them: plain text (no Slack entities), cut to fit
+    the inputs. A submission equal to these was not edited."""
+    return html.unescape(notice.subject)[:SUBJECT_LIMIT], notice.body_plain[:BODY_LIMIT]
+
+
+def notice_inputs(notice: Notice, subject_label: str, body_label: str, hint: str) -> list:
+    subject, body = shown(notice)
+    return [
+        InputBlock(
+            block_id="subject",
+            label=subject_label,
+            element=PlainTextInputElement(
+                action_id=ACTION, initial_value=subject, max_length=SUBJECT_LIMIT
+            ),
+        ),
+        InputBlock(
+            block_id="body",
+            label=body_label,
+            hint=hint,
+            element=PlainTextInputElement(
+                action_id=ACTION, multiline=True, initial_value=body, max_length=BODY_LIMIT
+            ),
+        ),
+    ]
+
+
 def edit_modal(notice: Notice) -> dict:
-    subject = html.unescape(notice.subject)  # the modal shows plain text: no Slack entities
     sent = notice.status == NoticeStatus.SENT
     hint = (
         "Saving edits the message already published, in place."
@@ -182,26 +211,7 @@ def edit_modal(notice: Notice) -> dict:
         submit="Save",
         close="Cancel",
         private_metadata=Metadata(notice=notice.id).dumps(),
-        blocks=[
-            InputBlock(
-                block_id="subject",
-                label="Subject",
-                element=PlainTextInputElement(
-                    action_id=ACTION, initial_value=subject[:150], max_length=150
-                ),
-            ),
-            InputBlock(
-                block_id="body",
-                label="Message",
-                hint=hint,
-                element=PlainTextInputElement(
-                    action_id=ACTION,
-                    multiline=True,
-                    initial_value=notice.body_plain[:3000],
-                    max_length=3000,
-                ),
-            ),
-        ],
+        blocks=notice_inputs(notice, "Subject", "Message", hint),
     ).to_dict()
 
 

@@ -28,6 +28,7 @@ from bot.slack.mrkdwn import (
     truncate,
 )
 from bot.slack.overflow import overflow
+from bot.slack.ownership.forms import ENGAGE_AND_SEND
 from handover.checklist.card_content import CardContent, card_content
 from handover.checklist.quality import Quality, assess
 from handover.clock.deadlines import objectives
@@ -135,7 +136,7 @@ def not_known_line(c: CardContent) -> str:
 
 _CLOSE_CONFIRM = ConfirmObject(
     title="Close the incident?",
-    text="The fix is confirmed and nothing more is due.",
+    text="The fix is confirmed and nothing more is due: a notice not sent by now stays unsent.",
     confirm="Close",
     deny="Not yet",
 )
@@ -153,15 +154,13 @@ BUTTONS: dict[Control, tuple[str, Action]] = {
     Control.RESOLVE: ("Resolve", Action.RESOLVE),
     Control.CLOSE: ("Close incident", Action.CLOSE),
 }
-# Until the initial notice is out, engaging opens the one form that also sends it.
-ENGAGE_AND_SEND_LABEL = "Engage & send"
 BESIDE = (Control.FILL_GAP, Control.RESOLVE)  # the buttons after the primary one
 VISIBLE = 3  # buttons; the rest go in the "more" menu
 
 
 def _label(control: Control, incident: Incident) -> str:
     if control is Control.ENGAGE and incident.initial_comms_at is None:
-        return ENGAGE_AND_SEND_LABEL
+        return ENGAGE_AND_SEND  # until the notice is out, engaging opens the form that sends it
     return BUTTONS[control][0]
 
 

@@ -4,7 +4,6 @@ definition)."""
 
 from __future__ import annotations
 
-import html
 import time
 
 from slack_sdk.models.blocks import (
@@ -22,6 +21,7 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot.slack.blocks import md
+from bot.slack.comms.views import notice_inputs
 from bot.slack.ids import ACTION, ENGAGE_GROUPS, Callback
 from bot.slack.intake.modal import field_blocks
 from bot.slack.metadata import Metadata
@@ -86,6 +86,7 @@ def engage_form(incident: Incident, channel: str, settings: Settings) -> dict:
 
 
 BROAD_CONFIRMED = "broad"
+ENGAGE_AND_SEND = "Engage & send"  # the form's title and submit, and the card's button
 
 
 def engage_and_send_form(
@@ -104,23 +105,11 @@ def engage_and_send_form(
     blocks: list = [
         SectionBlock(text=md(intro)),
         _groups_input(incident, settings),
-        InputBlock(
-            block_id="subject",
-            label="Notice subject",
-            element=PlainTextInputElement(
-                action_id=ACTION, initial_value=html.unescape(notice.subject)[:150], max_length=150
-            ),
-        ),
-        InputBlock(
-            block_id="body",
-            label="Initial notice",
-            hint="Plain text, sent as typed. Check it before you send.",
-            element=PlainTextInputElement(
-                action_id=ACTION,
-                multiline=True,
-                initial_value=notice.body_plain[:3000],
-                max_length=3000,
-            ),
+        *notice_inputs(
+            notice,
+            "Notice subject",
+            "Initial notice",
+            "Plain text, sent as typed. Check it before you send.",
         ),
     ]
     if security_suspected(incident) and not restricted:
@@ -140,8 +129,8 @@ def engage_and_send_form(
         )
     return _modal(
         Callback.ENGAGE_AND_SEND,
-        "Engage & send",
-        "Engage & send",
+        ENGAGE_AND_SEND,
+        ENGAGE_AND_SEND,
         blocks,
         Metadata(incident=incident.id, notice=notice.id, channel=channel),
         close="Accept only" if accepting else "Cancel",

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
+from bot.slack.comms.views import shown
 from bot.slack.deps import Deps
 from bot.slack.ids import ACTION, ENGAGE_GROUPS, Action, Callback
 from bot.slack.intake.modal import block_id, read_state
@@ -49,12 +50,16 @@ def _blocks(view: dict) -> set[str]:
     return {b.get("block_id", "") for b in view.get("blocks") or []}
 
 
+BROAD_UNCONFIRMED = (
+    "A breach is suspected and there is no restricted channel: tick 'Send to all stakeholders "
+    "anyway' to send it to everyone, or choose Accept only (or Cancel) and send it later."
+)
+
+
 def accepted_but(error: str) -> str:
     """The acceptance stands when its form does not open: say so, and where to go on."""
-    return (
-        "You own it now, but Slack could not open the Engage & send form: use *Engage & send* "
-        "on the card."
-    )
+    name = forms.ENGAGE_AND_SEND
+    return f"You own it now, but Slack could not open the {name} form: use *{name}* on the card."
 
 
 def channel_of(body: dict) -> str:
@@ -126,27 +131,24 @@ def register(app: App, deps: Deps) -> None:
     def engage_and_send_submitted(ack: Ack, body: dict, view: dict) -> None:
         meta = Metadata.of(view)
         groups = [o["value"] for o in _value(view, ENGAGE_GROUPS).get("selected_options") or []]
-        confirmed = _value(view, forms.BROAD_CONFIRMED).get("selected_options") or []
+        subject = _value(view, "subject").get("value") or ""
+        text = _value(view, "body").get("value") or ""
+        found = deps.notices.get(meta.notice_id())
+        as_shown = shown(found[0]) if found else ("", "")
         notice = NoticeAsEdited(
-            notice_id=meta.notice_id(),
-            subject=_value(view, "subject").get("value") or "",
-            body=_value(view, "body").get("value") or "",
-            broad_confirmed=bool(confirmed),
+            subject=subject,
+            body=text,
+            edited=(" ".join(subject.split()), text.strip()) != (as_shown[0], as_shown[1].strip()),
+            broad_confirmed=bool(_value(view, forms.BROAD_CONFIRMED).get("selected_options")),
         )
         outcome, part = first_moves(
             meta.incident_id(), body["user"]["id"], groups, notice, escape=escape, target=SLACK
         )
-        block = {Part.GROUPS: ENGAGE_GROUPS, Part.NOTICE: "body", Part.CONFIRM: "body"}[part]
         if part is Part.CONFIRM and forms.BROAD_CONFIRMED in _blocks(view):
-            block = forms.BROAD_CONFIRMED
+            ack(response_action="errors", errors={forms.BROAD_CONFIRMED: BROAD_UNCONFIRMED})
+            return
+        block = ENGAGE_GROUPS if part is Part.GROUPS else "body"
         finish(ack, outcome, block, "engage and send")
-
-    @app.view_submission(Callback.ENGAGE)
-    def engage_submitted(ack: Ack, body: dict, view: dict) -> None:
-        groups = [o["value"] for o in _value(view, ENGAGE_GROUPS).get("selected_options") or []]
-        incident_id = Metadata.of(view).incident_id()
-        outcome = incidents.engage(incident_id, body["user"]["id"], groups)
-        finish(ack, outcome, ENGAGE_GROUPS, "engage resolver groups")
 
     @app.view_submission(Callback.CHANGE_PRIORITY)
     def change_priority_submitted(ack: Ack, body: dict, view: dict) -> None:
