@@ -14,6 +14,7 @@ from slack_bolt.error import BoltError
 from slack_sdk.errors import SlackApiError
 
 from bot.metrics import Metrics
+from bot.pagers.webhook import with_webhook
 from bot.slack import preflight
 from bot.slack.app import Services, build_app, make_client
 from bot.slack.delivery import Deliverer
@@ -31,6 +32,7 @@ from handover.clock.phase_clock import Clock
 from handover.comms.notices import Notices
 from handover.handovers import Handovers
 from handover.ownership.incidents import Incidents
+from handover.ownership.paging import Paging
 from handover.settings import Settings
 from handover.store.db import Database, migrate
 from handover.store.receipts import Receipts
@@ -57,7 +59,12 @@ class Runtime:
     def wsgi(self) -> Callable:
         """The WSGI application `baton serve` (and the tests) serve over HTTP."""
         replays = ReplayGuard.for_database(self.settings.slack_signing_secret, self.db)
-        return wsgi_app(self.app, self.db, self.metrics, replays)
+        return self.with_webhooks(wsgi_app(self.app, self.db, self.metrics, replays))
+
+    def with_webhooks(self, application: Callable) -> Callable:
+        """The pagers' webhooks beside `application` (when configured)."""
+        paging = Paging(self.db, self.settings)
+        return with_webhook(application, self.settings.pagerduty_webhook_secret, paging)
 
     def stop(self) -> None:
         """Finish what is in flight; pending deadlines and messages stay in the database."""
@@ -120,7 +127,9 @@ def serve(settings: Settings) -> None:
                 runtime.app, settings.slack_app_token, Receipts(runtime.db), runtime.metrics
             )
             socket.connect()
-            application = health_app(runtime.db, socket.connected, runtime.metrics)
+            application = runtime.with_webhooks(
+                health_app(runtime.db, socket.connected, runtime.metrics)
+            )
             serving = "in Socket Mode (GET /healthz and /metrics on port {port})"
         else:
             application = runtime.wsgi()

@@ -4,7 +4,12 @@ fake Slack, the real database and scheduler."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
 import time
+import urllib.error
+import urllib.request
 
 import pytest
 
@@ -166,3 +171,86 @@ def test_without_pagers_configured_engaging_pages_nobody(baton, pagers):
     wait_until(lambda: "resolver groups engaged (" in texts(card_message(baton.fake)["blocks"]))
     time.sleep(0.5)
     assert pagers.requests == []
+
+
+WEBHOOK_SECRET = "pd-webhook-secret-0123456789"
+
+
+@pytest.fixture
+def webhooks(env, tmp_path, monkeypatch, pagers):
+    config(tmp_path, monkeypatch, pagers)
+    monkeypatch.setenv("PAGERDUTY_WEBHOOK_SECRET", WEBHOOK_SECRET)
+
+
+def acknowledgement(key: str, by: str = "Ana García") -> bytes:
+    event = {
+        "event": {
+            "id": "01DEN1HNLBC1VITSFLZB9VKEZM",
+            "event_type": "incident.acknowledged",
+            "resource_type": "incident",
+            "occurred_at": "2026-12-06T10:04:00.000Z",
+            "agent": {"id": "PLH1HKV", "summary": by, "type": "user_reference"},
+            "data": {
+                "id": "PGR0VU2",
+                "type": "incident",
+                "incident_key": key,
+                "status": "acknowledged",
+            },
+        }
+    }
+    return json.dumps(event, ensure_ascii=False).encode()
+
+
+def deliver(baton, body: bytes, signature: str | None) -> int:
+    headers = {"Content-Type": "application/json"}
+    if signature is not None:
+        headers["X-PagerDuty-Signature"] = signature
+    request = urllib.request.Request(
+        baton.url + "/pagerduty/webhook", data=body, headers=headers, method="POST"
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=5) as answer:
+            return answer.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+def sign(body: bytes, secret: str = WEBHOOK_SECRET) -> str:
+    return "v1=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+@pytest.mark.usefixtures("webhooks")
+def test_a_signed_acknowledgement_is_said_in_the_thread_and_an_unsigned_one_is_refused(
+    baton, pagers
+):
+    card = engage(baton, ["Network"])
+    thread(baton, card, "*Network* paged through PagerDuty")
+    key = triggers(pagers)[0]["dedup_key"]
+    body = acknowledgement(key)
+
+    assert deliver(baton, body, None) == 401
+    assert deliver(baton, body, sign(body, "not-the-secret")) == 401
+    assert deliver(baton, body + b" ", sign(body)) == 401  # the body is what is signed
+    time.sleep(0.5)
+    with baton.db.session() as s:
+        assert s.query(Event).filter_by(kind="page_acknowledged").count() == 0
+
+    # Signed (during a secret rotation, one of two signatures is ours): taken.
+    assert deliver(baton, body, f"v1={'0' * 64},{sign(body)}") == 200
+    said = thread(baton, card, "acknowledged")
+    assert said.startswith(":eyes: *Network* acknowledged <!date^")
+    assert "(Ana García, in PagerDuty)" in said
+    assert deliver(baton, body, sign(body)) == 200  # PagerDuty sends it again: said once
+    other = acknowledgement("INC-somebody-elses")
+    assert deliver(baton, other, sign(other)) == 200  # not Baton's alert: taken, ignored
+    time.sleep(0.5)
+    assert sum("acknowledged" in t for t in baton.fake.thread(card["ts"])) == 1
+    with baton.db.session() as s:
+        [event] = s.query(Event).filter_by(kind="page_acknowledged").all()
+    assert event.detail["by"] == "Ana García" and event.detail["group"] == "Network"
+
+
+@pytest.mark.usefixtures("paging")
+def test_without_a_webhook_secret_the_webhook_path_does_not_exist(baton, pagers):
+    body = acknowledgement("MI-2026-0001/Network")
+    assert deliver(baton, body, sign(body)) == 404

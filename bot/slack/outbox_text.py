@@ -401,7 +401,7 @@ def _page_refused(i: Incident, e: EventLine, p: PageRefused) -> str:
 def _page_acknowledged(i: Incident, e: EventLine, p: PageAcknowledged) -> str:
     pager = PAGER_NAMES[Pager(p.pager)]
     return (
-        f":eyes: *{escape(p.group)}* acknowledged {_t(parse_time(p.acknowledged_at))} "
+        f":eyes: *{escape(p.group)}* acknowledged {_t(p.acknowledged_at)} "
         f"({escape(p.by)}, in {pager})."
     )
 
