@@ -45,6 +45,10 @@ class FakePagers:
     # "closed").
     pagerduty_alerts: dict[str, str] = field(default_factory=dict)
     opsgenie_alerts: dict[str, str] = field(default_factory=dict)
+    # Seconds to wait before answering (a slow pager: time to kill Baton mid-request), and the
+    # paths received so far, counted before the answer.
+    slow: float = 0
+    received: list[str] = field(default_factory=list)
     _failures: dict[str, list[Failure]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -159,6 +163,8 @@ class FakePagers:
                     body: Any = json.loads(raw or b"{}")
                 except ValueError:
                     body = None
+                fake.received.append(self.path)
+                time.sleep(fake.slow)
                 url = urlparse(self.path)
                 path = url.path
                 if "identifierType=alias" not in url.query and path.endswith("/close"):
