@@ -7,13 +7,18 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
+import sys
+import threading
 import time
 import urllib.error
 import urllib.request
 
 import pytest
 
+from bot.logs import configure_logging
 from handover.models import Event
+from handover.settings import ConfigError, load_settings
 from tests.conftest import MIM
 from tests.fake_pagers import Failure, FakePagers
 from tests.flows import card_message, open_modal, submit_modal, texts, wait_until
@@ -254,3 +259,72 @@ def test_a_signed_acknowledgement_is_said_in_the_thread_and_an_unsigned_one_is_r
 def test_without_a_webhook_secret_the_webhook_path_does_not_exist(baton, pagers):
     body = acknowledgement("MI-2026-0001/Network")
     assert deliver(baton, body, sign(body)) == 404
+
+
+# Configuration --------------------------------------------------------------------------
+
+
+def problems_with(tmp_path, monkeypatch, toml: str, **environment: str) -> list[str]:
+    path = tmp_path / "baton.toml"
+    path.write_text(toml)
+    monkeypatch.setenv("BATON_CONFIG", str(path))
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    try:
+        load_settings(env_file=None)
+    except ConfigError as exc:
+        return exc.problems
+    return []
+
+
+def test_resolver_group_tables_are_checked_and_keys_never_echoed(env, tmp_path, monkeypatch):
+    found = problems_with(
+        tmp_path,
+        monkeypatch,
+        """
+[resolver_groups.Network]
+usergroup = "network-team"
+pagerduty_routing_key = "short-secret-key"
+pager = "pagerduty"
+[resolver_groups.Database]
+opsgenie_team = "db"
+""",
+        OPSGENIE_API_URL="api.opsgenie.com",
+    )
+    where = f"BATON_CONFIG ({tmp_path / 'baton.toml'}): resolver_groups.Network"
+    assert f"{where}: usergroup 'network-team' is not a user group ID (S…)" in found
+    assert any("pagerduty_routing_key is not a PagerDuty integration key" in p for p in found)
+    assert (
+        f"{where}: unknown setting 'pager' (known: opsgenie_team, pagerduty_routing_key, usergroup)"
+        in found
+    )
+    assert "OPSGENIE_API_URL 'api.opsgenie.com' is not an http(s) URL" in found
+    assert any(p.startswith("OPSGENIE_API_KEY is not set") and "(Database)" in p for p in found)
+    assert not any("short-secret-key" in p for p in found)
+
+
+def test_a_plain_list_of_groups_stays_valid_and_pages_nobody(env, tmp_path, monkeypatch):
+    assert problems_with(tmp_path, monkeypatch, 'resolver_groups = ["Network", "Database"]\n') == []
+    settings = load_settings(env_file=None)
+    assert settings.org.resolver_groups == ["Network", "Database"] and settings.org.groups == {}
+
+
+def test_routing_keys_and_the_opsgenie_key_are_kept_out_of_logs(
+    env, tmp_path, monkeypatch, pagers, capsys
+):
+    config(tmp_path, monkeypatch, pagers)
+    monkeypatch.setenv("PAGERDUTY_WEBHOOK_SECRET", WEBHOOK_SECRET)
+    root = logging.getLogger()
+    monkeypatch.setattr(root, "handlers", [])
+    monkeypatch.setattr(root, "level", root.level)
+    monkeypatch.setattr(threading, "excepthook", threading.excepthook)
+    monkeypatch.setattr(sys, "excepthook", sys.excepthook)
+    settings = load_settings(env_file=None)
+    configure_logging(settings)
+    logging.captureWarnings(False)
+    logging.getLogger("baton").warning(
+        "sent %s with %s, %s", NETWORK_KEY, pagers.opsgenie_key, WEBHOOK_SECRET
+    )
+    said = capsys.readouterr().err
+    assert "sent [redacted] with [redacted], [redacted]" in said
+    assert NETWORK_KEY not in repr(settings) and pagers.opsgenie_key not in repr(settings)
