@@ -153,7 +153,14 @@ def test_a_refused_routing_key_is_told_to_the_owner_in_the_thread(baton, pagers)
     # Opsgenie still has it: one pager's refusal does not stop the other.
     thread(baton, card, "*Servers and cloud* paged through Opsgenie")
     time.sleep(1.5)
-    assert len([r for r in pagers.to("pagerduty")]) == 1  # refused for good: not retried
+    assert len(pagers.to("pagerduty")) == 1  # refused for good: not retried
+    # Resolving closes what was paged, and leaves the refused page alone.
+    card = latest_card(baton, "initial comms sent (")
+    view = open_modal(baton, MIM, card, "incident_resolve")
+    submit_modal(baton, MIM, view, {})
+    wait_until(lambda: set(pagers.opsgenie_alerts.values()) == {"closed"})
+    time.sleep(1)
+    assert len(pagers.to("pagerduty")) == 1
 
 
 @pytest.mark.usefixtures("paging")

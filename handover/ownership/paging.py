@@ -23,7 +23,7 @@ from handover.settings import ResolverGroup, Settings
 from handover.store import outbox
 from handover.store.db import Database
 from handover.times import to_iso, utcnow
-from handover.vocabulary import EventKind, OutboxKind, PageAction, Pager, Target
+from handover.vocabulary import EventKind, OutboxKind, OutboxStatus, PageAction, Pager, Target
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -82,18 +82,20 @@ def page_groups(
 
 
 def resolve_pages(s: Session, incident: Incident, now: datetime) -> None:
-    """Resolve every page that reached its pager (one still on its way is resolved too once
-    it arrives: the trigger row is queued first, so it goes first)."""
+    """Resolve every page not refused (one still on its way is resolved once it arrives: the
+    trigger row was queued first, so it goes first)."""
     for page in _pages(s, incident.id):
         _queue(s, incident, Page(**{**page.to_json(), "action": PageAction.RESOLVE}), now)
 
 
 def _pages(s: Session, incident_id: int) -> list[Page]:
-    """The triggers queued for the incident, sent or not."""
+    """The triggers queued for the incident, sent or on their way (a refused one has nothing
+    to resolve, and resolving it would be refused again)."""
     rows = s.scalars(
         select(Outbox).where(
             Outbox.incident_id == incident_id,
             Outbox.what == OutboxKind.PAGE,
+            Outbox.status != OutboxStatus.FAILED,
         )
     )
     pages = [Page.from_json(row.params) for row in rows]
