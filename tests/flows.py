@@ -151,9 +151,12 @@ def incident(baton) -> Incident:
 
 
 def open_modal(baton, user: str, card: dict, action: str) -> dict:
-    before = len(baton.fake.calls_to("views.open"))
+    """The form this click opened (found by its trigger_id: a form an earlier click opens may
+    arrive later, such as Accept's)."""
     assert click(baton.slack, user, card, action).status == 200
-    return baton.fake.wait_for("views.open", count=before + 1)[-1].args["view"]
+    trigger = baton.slack.last_trigger
+    opened = baton.fake.wait_for("views.open", where=lambda a: a.get("trigger_id") == trigger)
+    return opened[-1].args["view"]
 
 
 def submit_modal(baton, user: str, view: dict, answers: dict, **kw):

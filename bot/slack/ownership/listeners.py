@@ -150,6 +150,13 @@ def register(app: App, deps: Deps) -> None:
         block = ENGAGE_GROUPS if part is Part.GROUPS else "body"
         finish(ack, outcome, block, "engage and send")
 
+    @app.view_submission(Callback.ENGAGE)
+    def engage_submitted(ack: Ack, body: dict, view: dict) -> None:
+        groups = [o["value"] for o in _value(view, ENGAGE_GROUPS).get("selected_options") or []]
+        incident_id = Metadata.of(view).incident_id()
+        outcome = incidents.engage(incident_id, body["user"]["id"], groups)
+        finish(ack, outcome, ENGAGE_GROUPS, "engage resolver groups")
+
     @app.view_submission(Callback.CHANGE_PRIORITY)
     def change_priority_submitted(ack: Ack, body: dict, view: dict) -> None:
         priority = (_value(view, "priority").get("selected_option") or {}).get("value") or ""
