@@ -69,6 +69,11 @@ def accept_and_open(baton, card: dict, user: str = MIM) -> dict:
     return json.loads(view) if isinstance(view, str) else view
 
 
+def sent_notices(baton) -> list[Notice]:
+    with baton.db.session() as s:
+        return s.query(Notice).filter_by(status="sent").all()
+
+
 def forms_opened(baton) -> list[str]:
     """The callback ids of the forms opened from the card (not the checklist's)."""
     opened = [c.args["view"] for c in baton.fake.calls_to("views.open")]
@@ -308,10 +313,10 @@ def test_the_notice_is_sent_as_the_owner_edited_it_in_the_form(baton):
     [notice] = published(baton)
     assert "E-mail is down at head office" in notice["text"]
     assert "Use Outlook on the web meanwhile." in notice["text"]
-    with baton.db.session() as s:
-        assert s.query(Incident).one().trgs == ["Servers and cloud", "Network"]
-        [sent] = [n for n in s.query(Notice) if n.status == "sent"]
-        assert len(sent.edits) == 1  # the drafted text is kept as the edit's "before"
+    wait_until(lambda: sent_notices(baton))  # Slack has it: now it is recorded as sent
+    [sent] = sent_notices(baton)
+    assert len(sent.edits) == 1  # the drafted text is kept as the edit's "before"
+    assert incident(baton).trgs == ["Servers and cloud", "Network"]
 
 
 def test_only_the_winner_of_accept_gets_the_form(baton):
@@ -501,7 +506,7 @@ def test_the_form_sends_the_newest_draft_when_the_priority_changed_meanwhile(bat
     assert submit_modal(baton, MIM, change, answers).body == ""
     draft_message(baton.fake, card["ts"], count=2)  # the initial notice, drafted again for P2
     assert submit_modal(baton, MIM, form, {}).body == ""  # the form opened before the change
-    wait_until(lambda: published(baton))
+    wait_until(lambda: sent_notices(baton))
     with baton.db.session() as s:
         initial = s.query(Notice).filter_by(kind="initial").order_by(Notice.id).all()
     assert [n.status for n in initial] == ["superseded", "sent"]  # the new draft went out
