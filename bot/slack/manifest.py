@@ -8,6 +8,8 @@ from bot.slack.ids import COMMAND
 from bot.slack.transport.server import EVENTS_PATH
 
 # *:history: after a crash, to check whether a message already went out before re-sending it.
+# channels:manage, pins:write, bookmarks:write: the incident channel (`incident_channel`):
+# made, people invited, the record pinned, its topic set, the bridge bookmarked, archived.
 # channels:read, groups:read: the preflight (bot/slack/preflight.py) asks conversations.info
 # whether each configured channel exists, is archived, and has Baton in it.
 BOT_SCOPES = [
@@ -22,6 +24,9 @@ BOT_SCOPES = [
     "im:history",
     "channels:read",
     "groups:read",
+    "channels:manage",
+    "pins:write",
+    "bookmarks:write",
 ]
 
 
