@@ -104,6 +104,15 @@ class OutboxKind(StrEnum):
     PHASE_MISSED_DM = "phase_missed_dm"  # to the owner: the first phase was missed
     INITIAL_NOTICE_DM = "initial_notice_dm"  # to the agent: what stakeholders were told
     RESOLVED_DM = "resolved_dm"  # to the agent: it is resolved
+    # The incident channel (handover/ownership/incident_channel.py), each step its own row.
+    CHANNEL_CREATE = "channel_create"  # made once, under a free name
+    CHANNEL_INVITE = "channel_invite"  # users, and the members of user groups
+    CHANNEL_RECORD = "channel_record"  # the handover record, posted and pinned
+    CHANNEL_TOPIC = "channel_topic"
+    CHANNEL_BOOKMARK = "channel_bookmark"  # the bridge
+    CHANNEL_OUTCOME = "channel_outcome"  # resolved, closed, stood down: said in the channel
+    CHANNEL_ARCHIVE = "channel_archive"
+    CHANNEL_REFUSED_LINE = "channel_refused_line"  # to the owner, in the card's thread
 
 
 class Target(StrEnum):
@@ -114,6 +123,7 @@ class Target(StrEnum):
     DM = "dm"
     STAKEHOLDERS = "stakeholders"  # the channel a notice was sent to
     CHANNEL = "channel"  # a configured channel named in the row's params
+    INCIDENT_CHANNEL = "incident_channel"  # the incident's own channel, once it is made
 
 
 class OutboxStatus(StrEnum):

@@ -26,6 +26,13 @@ RENDERED_ELSEWHERE = {
     OutboxKind.NOTICE,
     OutboxKind.NOTICE_PUBLISH,
     OutboxKind.NOTICE_REPUBLISH,
+    # The incident channel's steps: Slack calls, not words (bot/slack/incident_channel.py).
+    OutboxKind.CHANNEL_CREATE,
+    OutboxKind.CHANNEL_INVITE,
+    OutboxKind.CHANNEL_RECORD,
+    OutboxKind.CHANNEL_TOPIC,
+    OutboxKind.CHANNEL_BOOKMARK,
+    OutboxKind.CHANNEL_ARCHIVE,
 }
 
 
