@@ -27,7 +27,7 @@ refuses, with Slack's error names (from Slack's method reference):
   `.invite` (one error refuses the whole call, with `errors`; `already_in_channel`,
   `cant_invite_self`, `user_not_found`, the users in `refuse_invite`), `.setTopic` (250
   characters: `too_long`), `.archive` (`already_archived`), `pins.add` (`message_not_found`,
-  `already_pinned`), `bookmarks.add` and `users.info` (names from `user_names`). Managing a
+  `already_pinned`), `bookmarks.add`, `.list` and `users.info` (names from `user_names`). Managing a
   channel Baton is not in is `not_in_channel`.
 - Block Kit payloads are checked against tests/slack_limits.py: what Slack refuses is refused
   (`invalid_blocks`); everything found is listed in `limit_problems`, which fails the test.
@@ -724,6 +724,13 @@ class FakeSlack:
         }
         channel.bookmarks.append(bookmark)
         return {"ok": True, "bookmark": bookmark}
+
+    def _bookmarks_list(self, args: dict, received: float) -> dict:
+        self._needs("bookmarks:read")
+        channel = self._visible(str(args.get("channel_id") or ""))
+        if not channel.member:
+            raise Refused("not_in_channel")
+        return {"ok": True, "bookmarks": list(channel.bookmarks)}
 
     def _users_info(self, args: dict, received: float) -> dict:
         self._needs("users:read")

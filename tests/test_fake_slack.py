@@ -367,6 +367,7 @@ def test_topic_pins_bookmarks_and_archive_as_slack_does(fake, client):
     )
     link = "https://meet.example.com/mi"
     assert add(channel_id=channel, title="Bridge", type="link", link=link)["bookmark"]["link"]
+    assert [b["link"] for b in client.bookmarks_list(channel_id=channel)["bookmarks"]] == [link]
     fake.scopes.remove("bookmarks:write")
     assert error(add, channel_id=channel, title="Bridge", type="link", link=link) == (
         "missing_scope"

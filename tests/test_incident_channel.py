@@ -211,6 +211,35 @@ def test_a_person_slack_refuses_does_not_keep_the_others_out(channel_config, fak
     assert kinds == [f"user_is_restricted ({SERVERS_TEAM[0]})"]
 
 
+def test_slack_busy_is_waited_out_and_nothing_is_done_twice(channel_config, fake_slack, baton):
+    limited = Failure(429, {"ok": False, "error": "ratelimited"}, headers={"Retry-After": "1"})
+    fake_slack.fail("conversations.invite", limited)
+    fake_slack.fail("conversations.setTopic", Failure(503))
+    # Slack adds the bookmark, but its answer is lost: the retry finds it.
+    fake_slack.fail("bookmarks.add", Failure(500, carried_out=True))
+    accept(baton)
+    channel = the_channel(baton)
+    wait_until(lambda: MIM in channel.users and AGENT in channel.users)
+    wait_until(lambda: channel.topic and len(fake_slack.calls_to("bookmarks.list")) == 1)
+    assert len(channel.bookmarks) == 1
+    assert fake_slack.calls_to("conversations.invite!failed")  # it was refused once
+
+
+@pytest.fixture
+def short_phase(env, monkeypatch):
+    monkeypatch.setenv("BATON_INITIAL_PHASE", "3s")
+
+
+def test_the_topic_follows_the_phase_and_the_priority(channel_config, short_phase, baton):
+    card = accept(baton)
+    channel = the_channel(baton)
+    owner = f"owner @{MIM.lower()}"
+    wait_until(lambda: channel.topic == f"P1 · after the first 3 s · {owner}", timeout=15)
+    view = open_modal(baton, MIM, card, "incident_change_priority")
+    submit_modal(baton, MIM, view, {"priority": "P2", "reason": "Only head office is hit"})
+    wait_until(lambda: channel.topic == f"P2 · after the first 3 s · {owner}")
+
+
 # The end ----------------------------------------------------------------------------------
 
 

@@ -176,8 +176,14 @@ class ChannelSender:
 
     def _bookmark(self, row: Outbox, incident: Incident, channel: str) -> None:
         url = ChannelBookmark.from_json(row.params).url
+        if row.attempts > 0 and self._bookmarked(channel, url):
+            return None  # an earlier attempt added it, its answer lost
         self.client.bookmarks_add(channel_id=channel, title=BRIDGE_TITLE, type="link", link=url)
         return None
+
+    def _bookmarked(self, channel: str, url: str) -> bool:
+        bookmarks = self.client.bookmarks_list(channel_id=channel).get("bookmarks") or []
+        return any(b.get("link") == url for b in bookmarks)
 
     def _outcome(self, row: Outbox, incident: Incident, channel: str) -> str:
         text = outbox_text.text_for(row.what, incident, row.params, self.d.settings)

@@ -9,7 +9,8 @@ from bot.slack.transport.server import EVENTS_PATH
 
 # *:history: after a crash, to check whether a message already went out before re-sending it.
 # channels:manage, pins:write, bookmarks:write: the incident channel (`incident_channel`):
-# made, people invited, the record pinned, its topic set, the bridge bookmarked, archived.
+# made, people invited, the record pinned, its topic set, the bridge bookmarked, archived;
+# bookmarks:read to see, on a retry, whether the bridge is bookmarked already.
 # channels:read, groups:read: the preflight (bot/slack/preflight.py) asks conversations.info
 # whether each configured channel exists, is archived, and has Baton in it.
 BOT_SCOPES = [
@@ -27,6 +28,7 @@ BOT_SCOPES = [
     "channels:manage",
     "pins:write",
     "bookmarks:write",
+    "bookmarks:read",
 ]
 
 

@@ -360,7 +360,7 @@ def channel_record(incident: Incident, settings: Settings, card_link: str) -> st
 
 
 def _phase_words(incident: Incident, settings: Settings) -> str:
-    first = humanize(settings.initial_phase).replace(" minutes", " min")
+    first = humanize(settings.initial_phase)
     return {
         Phase.INITIAL: f"first {first}",
         Phase.POST_INITIAL: f"after the first {first}",
