@@ -259,6 +259,32 @@ def test_resolve_and_close_are_said_in_the_channel_and_close_archives_it(archivi
     assert any(":checkered_flag:" in t and "closed by" in t for t in said)
 
 
+def test_the_channel_is_archived_only_after_its_last_words(archiving, fake_slack, baton):
+    card = accept(baton)
+    channel = the_channel(baton)
+    view = open_modal(baton, MIM, card, "incident_resolve")
+    submit_modal(baton, MIM, view, {})
+    card = latest_card(baton, "*Resolved*")
+    wait_until(lambda: any("resolved" in m["text"] for m in fake_slack.messages[channel.id]))
+    # Slack is busy when the closing words go out: the archive waits for them.
+    busy = Failure(429, {"ok": False, "error": "ratelimited"}, headers={"Retry-After": "1"})
+    fake_slack.fail("chat.postMessage", busy, busy)
+    click(baton.slack, MIM, card, "incident_close")
+    wait_until(lambda: channel.archived)
+    wait_until(lambda: fake_slack.calls_to("chat.postMessage!failed"))
+    wait_until(lambda: any("closed by" in m["text"] for m in fake_slack.messages[channel.id]))
+    calls = list(fake_slack.calls)
+    said = [
+        i
+        for i, c in enumerate(calls)
+        if c.method == "chat.postMessage"
+        and c.args.get("channel") == channel.id
+        and "closed by" in c.args["text"]
+    ]
+    archived = [i for i, c in enumerate(calls) if c.method == "conversations.archive"]
+    assert len(said) == 1 and len(archived) == 1 and said[0] < archived[0]
+
+
 def test_close_keeps_the_channel_unless_asked_to_archive(channel_config, baton):
     card = accept(baton)
     channel = the_channel(baton)

@@ -15,6 +15,7 @@ from bot.slack.sending import NotReady, Undeliverable, retryable, slack_error
 from handover.intents import ChannelBookmark, ChannelCreate, ChannelInvite
 from handover.models import Incident, Outbox
 from handover.ownership import incident_channel
+from handover.store import outbox
 from handover.times import utcnow
 from handover.vocabulary import OutboxKind
 
@@ -190,6 +191,9 @@ class ChannelSender:
         return self.d.post_once(row, channel, None, text=text)
 
     def _archive(self, row: Outbox, incident: Incident, channel: str) -> None:
+        with self.d.db.session() as s:
+            if outbox.earlier_unsent(s, row):
+                raise NotReady  # an archived channel takes no more words: theirs first
         try:
             self.client.conversations_archive(channel=channel)
         except SlackApiError as exc:

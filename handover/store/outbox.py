@@ -230,6 +230,18 @@ def hold_for_channel(
     )
 
 
+def earlier_unsent(s: Session, row: Outbox) -> bool:
+    """Is a row queued before `row` for the same incident channel still to go (archiving
+    waits for the last words said there)?"""
+    query = select(Outbox.id).where(
+        Outbox.incident_id == row.incident_id,
+        Outbox.target == Target.INCIDENT_CHANNEL,
+        Outbox.id < row.id,
+        Outbox.status.in_((OutboxStatus.PENDING, OutboxStatus.SENDING)),
+    )
+    return s.scalar(query.limit(1)) is not None
+
+
 TROUBLED = (OutboxStatus.FAILED, OutboxStatus.HELD)
 
 
