@@ -654,23 +654,24 @@ class FakeSlack:
         users = [u.strip() for u in str(args.get("users") or "").split(",") if u.strip()]
         if not users:
             raise Refused("no_user")
-        errors = []
-        for user in users:
-            error = (
-                "user_not_found"
-                if not USER.match(user)
-                else "cant_invite_self"
-                if user == BOT_USER
-                else "already_in_channel"
-                if user in channel.users
-                else self.refuse_invite.get(user)
-            )
-            if error:
-                errors.append({"user": user, "ok": False, "error": error})
+        errors = [
+            {"user": user, "ok": False, "error": error}
+            for user in users
+            if (error := self._invite_error(channel, user))
+        ]
         if errors:  # without `force`, one refusal refuses them all
             raise Refused(errors[0]["error"], errors=errors)
         channel.users.extend(users)
         return {"ok": True, "channel": channel.info()}
+
+    def _invite_error(self, channel: Channel, user: str) -> str | None:
+        if not USER.match(user):
+            return "user_not_found"
+        if user == BOT_USER:
+            return "cant_invite_self"
+        if user in channel.users:
+            return "already_in_channel"
+        return self.refuse_invite.get(user)
 
     def _conversations_setTopic(self, args: dict, received: float) -> dict:
         channel = self._managed(args)

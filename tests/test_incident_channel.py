@@ -240,6 +240,19 @@ def test_the_topic_follows_the_phase_and_the_priority(channel_config, short_phas
     wait_until(lambda: channel.topic == f"P2 · after the first 3 s · {owner}")
 
 
+def test_a_user_group_slack_does_not_know_is_said_and_the_rest_are_in(
+    channel_config, fake_slack, baton
+):
+    del fake_slack.usergroups[SERVERS]  # deleted in Slack since it was configured
+    card = hand_over(baton)
+    submit_modal(baton, MIM, accept_and_open(baton, card), {})
+    channel = the_channel(baton)
+    line = said_in_thread(baton, card, "would not add these")
+    assert f"the user group `{SERVERS}` (that user group does not exist" in line
+    assert "<!subteam^" not in line  # a refusal pings nobody but the owner
+    assert MIM in channel.users and AGENT in channel.users
+
+
 # The end ----------------------------------------------------------------------------------
 
 

@@ -27,6 +27,8 @@ log = logging.getLogger(__name__)
 LIST_PAGES = 10  # of conversations.list, 1,000 channels each, when looking for our own
 TOPIC_LIMIT = 250  # Slack's, in characters
 BRIDGE_TITLE = "Bridge"
+# About the channel, not the person: inviting the next one would be refused the same way.
+CHANNEL_REFUSED = {"channel_not_found", "not_in_channel", "is_archived"}
 # Not a failure: the person (or the pin) is there already, which is what was wanted.
 ALREADY = {"already_in_channel", "already_pinned", "already_archived"}
 
@@ -131,7 +133,7 @@ class ChannelSender:
                 self.client.conversations_invite(channel=channel, users=user)
             except SlackApiError as exc:
                 error = slack_error(exc)
-                if retryable(exc) or error in ("channel_not_found", "not_in_channel"):
+                if retryable(exc) or error in CHANNEL_REFUSED:
                     raise  # the channel, not the person: the row is retried or given up
                 if error not in ALREADY:
                     log.warning("outbox row %s: Slack would not invite %s: %s", row.id, user, error)
