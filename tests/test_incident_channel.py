@@ -298,6 +298,17 @@ def test_the_channel_is_archived_only_after_its_last_words(archiving, fake_slack
     assert len(said) == 1 and len(archived) == 1 and said[0] < archived[0]
 
 
+def test_standing_down_is_said_there_and_ends_the_channel_too(archiving, fake_slack, baton):
+    card = accept(baton)
+    channel = the_channel(baton)
+    wait_until(lambda: channel.pins)
+    view = open_modal(baton, MIM, card, "incident_stand_down")
+    submit_modal(baton, MIM, view, {"reason": "A single user's laptop, not a major incident"})
+    wait_until(lambda: channel.archived)
+    said = [m["text"] for m in fake_slack.messages[channel.id]]
+    assert any("not a major incident" in t and ":octagonal_sign:" in t for t in said)
+
+
 def test_close_keeps_the_channel_unless_asked_to_archive(channel_config, baton):
     card = accept(baton)
     channel = the_channel(baton)
