@@ -4,7 +4,7 @@ clock's lines in the card's thread and of direct messages. Stored as an outbox r
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from handover.clock.timeline import DETAILS, Escalated, Late, PhaseVerdict, UpdateOverdue
@@ -113,6 +113,68 @@ class NoticeUndeliveredLine(Payload):
     error: str
 
 
+# The incident channel (handover/ownership/incident_channel.py) ---------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChannelCreate(Payload):
+    """Make the incident's channel under the first of `names` Slack has free (name, name-2,
+    name-3…)."""
+
+    names: list[str]
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChannelInvite(Payload):
+    """Into the incident channel: these users, and the members of these user groups (S…),
+    looked up when the row is sent (a group's members change)."""
+
+    users: list[str] = field(default_factory=list)
+    usergroups: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChannelRecord(Payload):
+    """The handover record, posted in the channel and pinned: what anyone joining reads."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChannelTopic(Payload):
+    """The channel's topic: priority, phase, owner, as they are when it is sent."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChannelBookmark(Payload):
+    url: str  # the bridge
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChannelOutcome(Payload):
+    """An end of the incident (resolved, closed, stood down), said in its channel as the
+    card's thread says it: the event's kind, actor, time and detail."""
+
+    event: str  # EventKind
+    actor: str
+    at: str
+    detail: dict[str, Any]
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChannelArchive(Payload):
+    pass
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChannelRefusedLine(Payload):
+    """In the card's thread, to the owner: a step of the incident channel Slack refused, or
+    the people it would not invite (user → Slack's error)."""
+
+    user: str
+    step: str  # the OutboxKind refused
+    error: str = ""
+    refused: dict[str, str] = field(default_factory=dict)
+
+
 INTENTS: dict[OutboxKind, type[Payload]] = {
     OutboxKind.ESCALATION: Escalated,
     OutboxKind.PHASE_REMINDER: PhaseReminder,
@@ -131,6 +193,14 @@ INTENTS: dict[OutboxKind, type[Payload]] = {
     OutboxKind.PHASE_MISSED_DM: PhaseMissedDm,
     OutboxKind.INITIAL_NOTICE_DM: InitialNoticeDm,
     OutboxKind.RESOLVED_DM: ResolvedDm,
+    OutboxKind.CHANNEL_CREATE: ChannelCreate,
+    OutboxKind.CHANNEL_INVITE: ChannelInvite,
+    OutboxKind.CHANNEL_RECORD: ChannelRecord,
+    OutboxKind.CHANNEL_TOPIC: ChannelTopic,
+    OutboxKind.CHANNEL_BOOKMARK: ChannelBookmark,
+    OutboxKind.CHANNEL_OUTCOME: ChannelOutcome,
+    OutboxKind.CHANNEL_ARCHIVE: ChannelArchive,
+    OutboxKind.CHANNEL_REFUSED_LINE: ChannelRefusedLine,
 }
 
 

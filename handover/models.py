@@ -99,6 +99,8 @@ class Incident(Base):
     # Set when the card reached the managers only after Slack had refused it: how long after
     # the handover (the card says so on itself).
     card_late_by_s: Mapped[int | None] = mapped_column(Integer, default=None)
+    # The incident's own Slack channel (C…), once Baton made it (`incident_channel` is on).
+    incident_channel: Mapped[str | None] = mapped_column(String(32), default=None)
     is_drill: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # Ownership and the phase clock.
     owner_id: Mapped[str | None] = mapped_column(String(32), default=None)

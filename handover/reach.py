@@ -24,14 +24,14 @@ from handover.clock.timeline import (
     tell,
 )
 from handover.comms import notices
-from handover.intents import CardUndeliveredAlert, CardUndeliveredDm
+from handover.intents import CardUndeliveredAlert, CardUndeliveredDm, ChannelRefusedLine
 from handover.models import Incident, Outbox
 from handover.ownership import paging
 from handover.settings import Settings
 from handover.store import outbox
 from handover.store.db import Database
 from handover.times import utcnow
-from handover.vocabulary import OutboxKind, OutboxStatus
+from handover.vocabulary import OutboxKind, OutboxStatus, Target
 
 
 @dataclass(frozen=True)
@@ -97,7 +97,31 @@ class Reach:
             else:
                 detail = MessageUndelivered(what=row.what, target=row.target, error=error)
                 record_event(s, incident, "baton", detail, now, card=False)
+            if row.target == Target.INCIDENT_CHANNEL:
+                if row.what == OutboxKind.CHANNEL_CREATE:
+                    outbox.hold_for_channel(s, incident.id)
+                refused = ChannelRefusedLine(
+                    user=incident.owner_id or "", step=row.what, error=error
+                )
+                _say_refused(s, incident, row, refused, now)
             return True
+
+    def not_invited(self, row_id: int, refused: dict[str, str]) -> None:
+        """Slack would not put these people (user or user group → error) in the incident
+        channel; the others are in. On the timeline, and said to the owner in the thread."""
+        with self.db.session() as s:
+            row = s.get_one(Outbox, row_id)
+            incident = s.get(Incident, row.incident_id) if row.incident_id else None
+            if incident is None:
+                return
+            now = self.now()
+            for who, error in refused.items():
+                detail = MessageUndelivered(
+                    what=row.what, target=row.target, error=f"{error} ({who})"
+                )
+                record_event(s, incident, "baton", detail, now, card=False)
+            line = ChannelRefusedLine(user=incident.owner_id or "", step=row.what, refused=refused)
+            _say_refused(s, incident, row, line, now)
 
     def undelivered_to(self, row_id: int, refused: dict[str, str]) -> None:
         """A message to a user group reached some members, and Slack refused it for good to
@@ -114,9 +138,14 @@ class Reach:
                 record_event(s, incident, "baton", detail, self.now(), card=False)
 
     def hold(self, row_id: int, incident_id: int, *, claimed: int | None = None) -> bool:
-        """Park the (claimed) row if it waits for a card Slack refused; False when the card
-        may still come (it is on its way)."""
+        """Park the (claimed) row if it waits for a card (or an incident channel) Slack
+        refused; False when it may still come (it is on its way)."""
         with self.db.session() as s:
+            if s.get_one(Outbox, row_id).target == Target.INCIDENT_CHANNEL:
+                if not outbox.channel_refused(s, incident_id):
+                    return False
+                outbox.hold_for_channel(s, incident_id, row_id, claimed=claimed)
+                return True
             if not outbox.card_refused(s, incident_id):
                 return False
             outbox.hold_for_card(s, incident_id, row_id, claimed=claimed)
@@ -157,6 +186,8 @@ class Reach:
                 wanted = set(row_ids)
                 rows = [row for row in rows if row.id in wanted]
             cards = {row.incident_id for row in rows if row.what == OutboxKind.CARD_POST}
+            # Making an incident channel again releases what waited for it.
+            channels = {row.incident_id for row in rows if row.what == OutboxKind.CHANNEL_CREATE}
             left: dict[int, str] = {}
             dropped: list[int] = []
             for row in rows:
@@ -176,6 +207,18 @@ class Reach:
                     .returning(Outbox.id)
                 )
                 requeued.update(held)
+            if channels:
+                waited = s.scalars(
+                    update(Outbox)
+                    .where(
+                        Outbox.incident_id.in_(channels),
+                        Outbox.target == Target.INCIDENT_CHANNEL,
+                        Outbox.status == OutboxStatus.HELD,
+                    )
+                    .values(status=OutboxStatus.PENDING, next_attempt_at=now)
+                    .returning(Outbox.id)
+                )
+                requeued.update(waited)
             outbox.drop(s, dropped, "obsolete: the card was posted or retried since")
             s.info["outbox"] = True  # wake the sender of this process, if it is one
             return Retried(sorted(requeued), left, sorted(dropped))
@@ -187,6 +230,21 @@ def _out_of_date(s: Session, row: Outbox, cards: set[int | None]) -> bool:
     if row.what not in CARD_MISSING or row.incident_id is None:
         return False
     return row.incident_id in cards or not outbox.card_refused(s, row.incident_id)
+
+
+def _say_refused(
+    s: Session, incident: Incident, row: Outbox, line: ChannelRefusedLine, now: datetime
+) -> None:
+    """A failure is an event a person hears about: the owner, in the card's thread."""
+    outbox.enqueue(
+        s,
+        f"ichan:{incident.id}:refused:{row.id}:{now.timestamp()}",
+        OutboxKind.CHANNEL_REFUSED_LINE,
+        Target.THREAD,
+        incident_id=incident.id,
+        params=line.to_json(),
+        now=now,
+    )
 
 
 def _tell(

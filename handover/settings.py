@@ -12,6 +12,7 @@ import tomllib
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from pydantic import ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -141,6 +142,13 @@ class OrgConfig:
     # says so: the card (the managers must get it within minutes), and everything else.
     card_retry_for: timedelta = timedelta(minutes=2)
     retry_for: timedelta = timedelta(minutes=10)
+    # A public channel per incident, made on Accept (README, "Incident channel"): the owner,
+    # the agent and the engaged groups' members in it, the record pinned. Off unless asked for.
+    incident_channel: bool = False
+    # Closing an incident archives its channel: off by default, as teams often keep talking.
+    archive_incident_channel: bool = False
+    # The conference bridge, bookmarked in the incident channel ("" when there is none).
+    bridge_url: str = ""
 
 
 @dataclass(frozen=True)
@@ -258,6 +266,9 @@ def load_org_config(path: Path, problems: list[str]) -> OrgConfig:
         "teams",
         "card_retry_for",
         "retry_for",
+        "incident_channel",
+        "archive_incident_channel",
+        "bridge_url",
     }
     for key in sorted(set(data) - known):
         problems.append(f"{where}: unknown setting '{key}' (known: {', '.join(sorted(known))})")
@@ -345,7 +356,37 @@ def load_org_config(path: Path, problems: list[str]) -> OrgConfig:
             f"{where}: card_retry_for", str(data.get("card_retry_for", "2m")), problems
         ),
         retry_for=_duration(f"{where}: retry_for", str(data.get("retry_for", "10m")), problems),
+        incident_channel=_flag(data, "incident_channel", where, problems),
+        archive_incident_channel=_flag(data, "archive_incident_channel", where, problems),
+        bridge_url=_http_url(data, "bridge_url", where, problems),
     )
+
+
+def _flag(data: dict, key: str, where: str, problems: list[str]) -> bool:
+    """A switch: TOML's true or false, not a string that merely looks like one."""
+    value = data.get(key, False)
+    if not isinstance(value, bool):
+        problems.append(f"{where}: '{key}' must be true or false (without quotes), not {value!r}")
+        return False
+    return value
+
+
+def _http_url(data: dict, key: str, where: str, problems: list[str]) -> str:
+    """An http(s) link people open (a bridge): "" when unset or unusable."""
+    value = data.get(key, "")
+    if not isinstance(value, str):
+        problems.append(
+            f"{where}: '{key}' must be a URL in quotes, like \"https://meet.example.com/mi\""
+        )
+        return ""
+    value = value.strip()
+    parsed = urlsplit(value)
+    if value and (parsed.scheme not in ("http", "https") or not parsed.netloc or " " in value):
+        problems.append(
+            f"{where}: '{key}' '{value}' is not an http(s) URL (like https://meet.example.com/mi)"
+        )
+        return ""
+    return value
 
 
 def _resolver_groups(

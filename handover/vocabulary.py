@@ -109,6 +109,15 @@ class OutboxKind(StrEnum):
     INITIAL_NOTICE_DM = "initial_notice_dm"  # to the agent: what stakeholders were told
     RESOLVED_DM = "resolved_dm"  # to the agent: it is resolved
     PAGE = "page"  # a resolver group paged (or its page resolved): PagerDuty, Opsgenie
+    # The incident channel (handover/ownership/incident_channel.py), each step its own row.
+    CHANNEL_CREATE = "channel_create"  # made once, under a free name
+    CHANNEL_INVITE = "channel_invite"  # users, and the members of user groups
+    CHANNEL_RECORD = "channel_record"  # the handover record, posted and pinned
+    CHANNEL_TOPIC = "channel_topic"
+    CHANNEL_BOOKMARK = "channel_bookmark"  # the bridge
+    CHANNEL_OUTCOME = "channel_outcome"  # resolved, closed, stood down: said in the channel
+    CHANNEL_ARCHIVE = "channel_archive"
+    CHANNEL_REFUSED_LINE = "channel_refused_line"  # to the owner, in the card's thread
 
 
 class Target(StrEnum):
@@ -120,6 +129,7 @@ class Target(StrEnum):
     STAKEHOLDERS = "stakeholders"  # the channel a notice was sent to
     CHANNEL = "channel"  # a configured channel named in the row's params
     PAGER = "pager"  # PagerDuty or Opsgenie, named in the row's params
+    INCIDENT_CHANNEL = "incident_channel"  # the incident's own channel, once it is made
 
 
 class OutboxStatus(StrEnum):

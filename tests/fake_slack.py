@@ -21,6 +21,14 @@ refuses, with Slack's error names (from Slack's method reference):
   `invalid_auth` or `account_inactive`.
 - A trigger_id (tests/slack_user.py encodes when it was issued) opens one view within 3 s:
   `expired_trigger_id` after that, `exchanged_trigger_id` the second time.
+- The incident channel's methods: `conversations.create` (Slack's name rules:
+  `invalid_name_required`, `invalid_name_maxlength`, `invalid_name_specials`, `name_taken`,
+  even by an archived channel; the creator is Baton, a member), `conversations.list`,
+  `.invite` (one error refuses the whole call, with `errors`; `already_in_channel`,
+  `cant_invite_self`, `user_not_found`, the users in `refuse_invite`), `.setTopic` (250
+  characters: `too_long`), `.archive` (`already_archived`), `pins.add` (`message_not_found`,
+  `already_pinned`), `bookmarks.add`, `.list` and `users.info` (names from `user_names`). Managing a
+  channel Baton is not in is `not_in_channel`.
 - Block Kit payloads are checked against tests/slack_limits.py: what Slack refuses is refused
   (`invalid_blocks`); everything found is listed in `limit_problems`, which fails the test.
 """
@@ -32,6 +40,7 @@ import binascii
 import contextlib
 import itertools
 import json
+import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -48,6 +57,12 @@ from tests.slack_limits import message_problems, message_warnings, view_problems
 BOT_USER = "UBATON0001"
 BOT_ID = "B0000BOT1"
 TEAM = "T0000TEAM1"
+
+# Slack's channel names: lowercase letters, digits, "-" and "_", at most 80 characters.
+CHANNEL_NAME_LIMIT = 80
+CHANNEL_NAME = re.compile(r"^[a-z0-9_-]+$")
+TOPIC_LIMIT = 250
+USER = re.compile(r"^[UW][A-Z0-9]{2,}$")
 
 # How long a trigger_id can be exchanged for a view (Slack: 3 seconds).
 TRIGGER_LIFETIME = 3.0
@@ -76,6 +91,11 @@ class Channel:
     private: bool = False
     member: bool = True  # Baton is in it
     archived: bool = False
+    creator: str = "U0ADMIN001"
+    users: list[str] = field(default_factory=list)  # the members besides Baton
+    topic: str = ""
+    pins: list[str] = field(default_factory=list)  # the ts of pinned messages
+    bookmarks: list[dict[str, Any]] = field(default_factory=list)
 
     def info(self) -> dict[str, Any]:
         """The conversation object of conversations.info. Private channels created before
@@ -98,7 +118,9 @@ class Channel:
             "is_org_shared": False,
             "context_team_id": TEAM,
             "created": 1654868334,
-            "creator": "U0ADMIN001",
+            "creator": self.creator,
+            "topic": {"value": self.topic, "creator": "", "last_set": 0},
+            "num_members": len(self.users) + int(self.member),
         }
 
 
@@ -152,6 +174,10 @@ class FakeSlack:
         self.messages: dict[str, list[dict]] = {}  # channel → posted messages, oldest first
         # User groups (S…) → their members; tests add theirs.
         self.usergroups: dict[str, list[str]] = {}
+        # Users Slack will not invite to a channel (a guest: user_is_restricted), by error.
+        self.refuse_invite: dict[str, str] = {}
+        self.user_names: dict[str, str] = {}  # display names; others are their id, lowercase
+        self._made = itertools.count(1)
         self.channels: dict[str, Channel] = {}
         for channel in channels:
             self.add_channel(
@@ -564,6 +590,157 @@ class FakeSlack:
 
     def _apps_connections_open(self, args: dict, received: float) -> dict:
         return {"ok": True, "url": self.socket_mode.new_url()}
+
+    # The incident channel ------------------------------------------------------------
+
+    def _manage_scope(self, channel: Channel | None, private: bool = False) -> str:
+        return "groups:write" if (channel.private if channel else private) else "channels:manage"
+
+    def _managed(self, args: dict, key: str = "channel") -> Channel:
+        """A channel Baton may manage: it can see it, it is in it, and it is not archived."""
+        channel = self._visible(str(args.get(key) or ""))
+        self._needs(self._manage_scope(channel))
+        if channel.archived:
+            raise Refused("is_archived")
+        if not channel.member:
+            raise Refused("not_in_channel")
+        return channel
+
+    def _conversations_create(self, args: dict, received: float) -> dict:
+        private = _truthy(args.get("is_private"))
+        self._needs(self._manage_scope(None, private))
+        name = str(args.get("name") or "")
+        if not name:
+            raise Refused("invalid_name_required")
+        if len(name) > CHANNEL_NAME_LIMIT:
+            raise Refused("invalid_name_maxlength")
+        if not CHANNEL_NAME.match(name):
+            raise Refused("invalid_name_specials")
+        if name.strip("-_") == "":
+            raise Refused("invalid_name_punctuation")
+        if any(c.name == name for c in self.channels.values()):
+            raise Refused("name_taken")
+        channel = self.add_channel(f"C0NEW{next(self._made):05d}", name, private=private)
+        channel.creator = BOT_USER
+        return {"ok": True, "channel": channel.info()}
+
+    def _conversations_list(self, args: dict, received: float) -> dict:
+        types = str(args.get("types") or "public_channel").split(",")
+        for kind in types:
+            self._needs("groups:read" if kind == "private_channel" else "channels:read")
+        exclude_archived = _truthy(args.get("exclude_archived"))
+        listed = [
+            c
+            for c in self.channels.values()
+            if ("private_channel" if c.private else "public_channel") in types
+            and (not c.private or c.member)
+            and not (exclude_archived and c.archived)
+        ]
+        try:
+            limit = min(int(args.get("limit") or 100), 1000)
+        except ValueError:
+            raise Refused("invalid_limit") from None
+        start = int(base64.b64decode(args["cursor"]).decode()) if args.get("cursor") else 0
+        page, rest = listed[start : start + limit], listed[start + limit :]
+        cursor = base64.b64encode(str(start + limit).encode()).decode() if rest else ""
+        return {
+            "ok": True,
+            "channels": [c.info() for c in page],
+            "response_metadata": {"next_cursor": cursor},
+        }
+
+    def _conversations_invite(self, args: dict, received: float) -> dict:
+        channel = self._managed(args)
+        users = [u.strip() for u in str(args.get("users") or "").split(",") if u.strip()]
+        if not users:
+            raise Refused("no_user")
+        errors = [
+            {"user": user, "ok": False, "error": error}
+            for user in users
+            if (error := self._invite_error(channel, user))
+        ]
+        if errors:  # without `force`, one refusal refuses them all
+            raise Refused(errors[0]["error"], errors=errors)
+        channel.users.extend(users)
+        return {"ok": True, "channel": channel.info()}
+
+    def _invite_error(self, channel: Channel, user: str) -> str | None:
+        if not USER.match(user):
+            return "user_not_found"
+        if user == BOT_USER:
+            return "cant_invite_self"
+        if user in channel.users:
+            return "already_in_channel"
+        return self.refuse_invite.get(user)
+
+    def _conversations_setTopic(self, args: dict, received: float) -> dict:
+        channel = self._managed(args)
+        topic = str(args.get("topic") or "")
+        if len(topic) > TOPIC_LIMIT:
+            raise Refused("too_long")
+        channel.topic = topic
+        return {"ok": True, "channel": channel.info()}
+
+    def _conversations_archive(self, args: dict, received: float) -> dict:
+        channel = self._visible(str(args.get("channel") or ""))
+        self._needs(self._manage_scope(channel))
+        if channel.archived:
+            raise Refused("already_archived")
+        if not channel.member:
+            raise Refused("not_in_channel")
+        channel.archived = True
+        return {"ok": True}
+
+    def _pins_add(self, args: dict, received: float) -> dict:
+        self._needs("pins:write")
+        channel = self._visible(str(args.get("channel") or ""))
+        if not channel.member:
+            raise Refused("not_in_channel")
+        ts = str(args.get("timestamp") or "")
+        if not ts:
+            raise Refused("no_item_specified")
+        if not any(m["ts"] == ts for m in self.messages.get(channel.id, [])):
+            raise Refused("message_not_found")
+        if ts in channel.pins:
+            raise Refused("already_pinned")
+        channel.pins.append(ts)
+        return {"ok": True}
+
+    def _bookmarks_add(self, args: dict, received: float) -> dict:
+        self._needs("bookmarks:write")
+        channel = self._managed(args, key="channel_id")
+        if args.get("type") != "link":
+            raise Refused("invalid_bookmark_type")
+        link = str(args.get("link") or "")
+        if not link.startswith(("http://", "https://")):
+            raise Refused("invalid_link")
+        if not args.get("title"):
+            raise Refused("invalid_title")
+        bookmark = {
+            "id": f"Bk{len(channel.bookmarks) + 1:09d}",
+            "channel_id": channel.id,
+            "title": args["title"],
+            "link": link,
+            "type": "link",
+        }
+        channel.bookmarks.append(bookmark)
+        return {"ok": True, "bookmark": bookmark}
+
+    def _bookmarks_list(self, args: dict, received: float) -> dict:
+        self._needs("bookmarks:read")
+        channel = self._visible(str(args.get("channel_id") or ""))
+        if not channel.member:
+            raise Refused("not_in_channel")
+        return {"ok": True, "bookmarks": list(channel.bookmarks)}
+
+    def _users_info(self, args: dict, received: float) -> dict:
+        self._needs("users:read")
+        user = str(args.get("user") or "")
+        if not USER.match(user):
+            raise Refused("user_not_found")
+        name = self.user_names.get(user, user.lower())
+        profile = {"display_name": name, "real_name": name}
+        return {"ok": True, "user": {"id": user, "name": user.lower(), "profile": profile}}
 
     def _usergroups_users_list(self, args: dict, received: float) -> dict:
         self._needs("usergroups:read")

@@ -298,3 +298,81 @@ def test_block_kit_rules_refused_as_slack_refuses_them(fake, client):
     assert any("modal submit: must be a plain_text object" in p for p in fake.limit_problems)
     assert any("label: must be a plain_text object" in p for p in fake.limit_problems)
     fake.limit_problems.clear()
+
+
+# The incident channel's methods --------------------------------------------------------------
+
+
+def test_conversations_create_keeps_slacks_name_rules(fake, client):
+    create = client.conversations_create
+    assert error(create, name="") == "invalid_name_required"
+    assert error(create, name="x" * 81) == "invalid_name_maxlength"
+    assert error(create, name="MI-2026-0001") == "invalid_name_specials"  # lowercase only
+    assert error(create, name="mi 2026") == "invalid_name_specials"
+    assert error(create, name="major-incidents") == "name_taken"  # the managers' channel
+    fake.add_channel("C0OLD00001", "old-incident", archived=True)
+    assert error(create, name="old-incident") == "name_taken"  # archived names stay taken
+    made = create(name="mi-2026-0001_" + "x" * 67)["channel"]
+    assert made["creator"] == "UBATON0001" and made["is_member"] and not made["is_private"]
+    fake.scopes.remove("channels:manage")
+    answer = refused(create, name="mi-2026-0002")
+    assert answer["error"] == "missing_scope" and answer["needed"] == "channels:manage"
+
+
+def test_conversations_list_pages_and_shows_who_made_each(fake, client):
+    made = client.conversations_create(name="mi-2026-0001")["channel"]["id"]
+    first = client.conversations_list(types="public_channel", limit=2)
+    assert len(first["channels"]) == 2 and first["response_metadata"]["next_cursor"]
+    rest = client.conversations_list(
+        types="public_channel", limit=100, cursor=first["response_metadata"]["next_cursor"]
+    )
+    listed = {c["id"]: c for c in [*first["channels"], *rest["channels"]]}
+    assert "C0RESTRIC1" not in listed  # private: not asked for
+    assert listed[made]["creator"] == "UBATON0001"
+    assert rest["response_metadata"]["next_cursor"] == ""
+
+
+def test_conversations_invite_as_slack_invites(fake, client):
+    channel = client.conversations_create(name="mi-2026-0001")["channel"]["id"]
+    invite = client.conversations_invite
+    assert invite(channel=channel, users="U0MIM00001,U0AGENT001")["ok"]
+    assert error(invite, channel=channel, users="U0MIM00001") == "already_in_channel"
+    assert error(invite, channel=channel, users="UBATON0001") == "cant_invite_self"
+    assert error(invite, channel=channel, users="nobody") == "user_not_found"
+    assert error(invite, channel="C0UNKNOWN1", users="U0MIM00002") == "channel_not_found"
+    fake.refuse_invite["U0GUEST001"] = "user_is_restricted"
+    # One refusal refuses the whole call, naming each.
+    answer = refused(invite, channel=channel, users="U0MIM00002,U0GUEST001")
+    assert answer["error"] == "user_is_restricted"
+    assert answer["errors"] == [{"user": "U0GUEST001", "ok": False, "error": "user_is_restricted"}]
+    assert fake.channels[channel].users == ["U0MIM00001", "U0AGENT001"]
+    fake.add_channel("C0NOTIN001", "someone-elses", member=False)
+    assert error(invite, channel="C0NOTIN001", users="U0MIM00002") == "not_in_channel"
+
+
+def test_topic_pins_bookmarks_and_archive_as_slack_does(fake, client):
+    channel = client.conversations_create(name="mi-2026-0001")["channel"]["id"]
+    assert error(client.conversations_setTopic, channel=channel, topic="x" * 251) == "too_long"
+    assert client.conversations_setTopic(channel=channel, topic="P1 · first 15 min")["ok"]
+    assert fake.channels[channel].topic == "P1 · first 15 min"
+
+    ts = client.chat_postMessage(channel=channel, text="the record")["ts"]
+    assert error(client.pins_add, channel=channel, timestamp="1.000001") == "message_not_found"
+    assert client.pins_add(channel=channel, timestamp=ts)["ok"]
+    assert error(client.pins_add, channel=channel, timestamp=ts) == "already_pinned"
+
+    add = client.bookmarks_add
+    assert error(add, channel_id=channel, title="Bridge", type="link", link="ftp://x") == (
+        "invalid_link"
+    )
+    link = "https://meet.example.com/mi"
+    assert add(channel_id=channel, title="Bridge", type="link", link=link)["bookmark"]["link"]
+    assert [b["link"] for b in client.bookmarks_list(channel_id=channel)["bookmarks"]] == [link]
+    fake.scopes.remove("bookmarks:write")
+    assert error(add, channel_id=channel, title="Bridge", type="link", link=link) == (
+        "missing_scope"
+    )
+
+    assert client.conversations_archive(channel=channel)["ok"]
+    assert error(client.conversations_archive, channel=channel) == "already_archived"
+    assert error(client.conversations_setTopic, channel=channel, topic="late") == "is_archived"

@@ -134,6 +134,29 @@ def test_check_names_the_missing_scopes_once(check_env, fake_slack, tmp_path):
     ]
 
 
+def test_the_incident_channels_scopes_are_needed_only_when_it_is_on(
+    check_env, fake_slack, tmp_path
+):
+    """An app installed before the incident channel stays healthy until it is turned on."""
+    channel_scopes = ("channels:manage", "pins:write", "bookmarks:write", "bookmarks:read")
+    fake_slack.scopes = [s for s in fake_slack.scopes if s not in channel_scopes]
+    result = baton_check(check_env, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "  Slack: scopes: all Baton needs (not the incident channel's: it is off)" in (
+        result.stdout
+    )
+    config = tmp_path / "baton.toml"
+    config.write_text("incident_channel = true\n")
+    result = baton_check({**check_env, "BATON_CONFIG": str(config)}, tmp_path)
+    assert result.returncode == 2
+    assert problems(result) == [
+        "baton: the Slack app lacks the scopes channels:manage, pins:write, bookmarks:write, "
+        "bookmarks:read that Baton needs: add them under 'OAuth & Permissions', Bot Token "
+        "Scopes (or paste manifest.yml again under 'App Manifest'), then reinstall the app to "
+        "the workspace"
+    ]
+
+
 def test_every_problem_is_its_own_line_with_the_configuration_problems_first(
     check_env, fake_slack, tmp_path
 ):

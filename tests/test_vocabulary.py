@@ -27,6 +27,13 @@ RENDERED_ELSEWHERE = {
     OutboxKind.NOTICE_PUBLISH,
     OutboxKind.NOTICE_REPUBLISH,
     OutboxKind.PAGE,  # not Slack's: the pager's request (bot/pagers/events.py)
+    # The incident channel's steps: Slack calls, not words (bot/slack/incident_channel.py).
+    OutboxKind.CHANNEL_CREATE,
+    OutboxKind.CHANNEL_INVITE,
+    OutboxKind.CHANNEL_RECORD,
+    OutboxKind.CHANNEL_TOPIC,
+    OutboxKind.CHANNEL_BOOKMARK,
+    OutboxKind.CHANNEL_ARCHIVE,
 }
 
 

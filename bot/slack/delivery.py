@@ -19,8 +19,10 @@ from bot.pagers.http import PagerRefused
 from bot.pagers.sender import Pagers
 from bot.slack import outbox_text
 from bot.slack.comms import views
+from bot.slack.incident_channel import ChannelSender
 from bot.slack.mrkdwn import SLACK
 from bot.slack.ownership import card
+from bot.slack.sending import NotReady, Undeliverable, retryable, slack_error
 from handover.comms.notices import Notices
 from handover.models import Incident, Outbox
 from handover.ownership.paging import Paging
@@ -33,33 +35,10 @@ from handover.vocabulary import OutboxKind, Target
 
 log = logging.getLogger(__name__)
 
-# Slack errors worth trying again; anything else will not get better by retrying.
-RETRYABLE = {
-    "ratelimited",
-    "internal_error",
-    "fatal_error",
-    "service_unavailable",
-    "request_timeout",
-    "team_added_to_org",
-}
-
-
 METADATA_EVENT = "baton_message"
 # Looking for a message Baton may have posted already: errors that mean "cannot read here".
 UNREADABLE = {"not_in_channel", "missing_scope", "channel_not_found"}
 LOOKUP_PAGES = 10  # of 200 messages each
-
-
-class NotReady(Exception):
-    """The message is about a card (its thread, an update of it) not posted yet."""
-
-
-class Undeliverable(Exception):
-    """Nobody to deliver it to (a user group with no members): trying again changes nothing."""
-
-    def __init__(self, error: str):
-        super().__init__(error)
-        self.error = error
 
 
 class Deliverer:
@@ -83,6 +62,7 @@ class Deliverer:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="baton-delivery", daemon=True)
+        self.channels = ChannelSender(self)
 
     def start(self) -> None:
         self._thread.start()
@@ -139,14 +119,13 @@ class Deliverer:
                     )
             return
         except SlackApiError as exc:
-            error = str(exc.response.get("error") or exc.response.status_code)
-            retryable = error in RETRYABLE or exc.response.status_code >= 500
+            error = slack_error(exc)
             after = exc.response.headers.get("Retry-After") if exc.response.headers else None
             log.warning(
                 "Slack refused outbox row %s (%s, %s): %s", row.id, row.what, row.target, error
             )
             self.metrics.slack_errors.labels(error).inc()
-            if retryable:
+            if retryable(exc):
                 wait = timedelta(seconds=int(after)) if after and after.isdigit() else None
                 self._retry(row, error, wait)
             else:
@@ -198,6 +177,8 @@ class Deliverer:
     def _send(self, row: Outbox) -> str | None:
         with self.db.session() as s:
             incident = s.get(Incident, row.incident_id) if row.incident_id else None
+        if row.target == Target.INCIDENT_CHANNEL:
+            return self.channels.send(row, incident)
         if row.target == Target.CARD:
             return self._send_card(row, incident)
         if row.target == Target.PAGER:
@@ -215,7 +196,7 @@ class Deliverer:
             if row.what == OutboxKind.HANDED_OVER_DM:
                 if not incident.card_ts:
                     raise NotReady  # "the managers have it" only once they do
-                card_link = self._permalink(incident)
+                card_link = self.permalink(incident)
             text = outbox_text.text_for(row.what, incident, row.params, self.settings, card_link)
             return self._direct(row, row.params["user"], text)
         text = outbox_text.text_for(row.what, incident, row.params, self.settings)
@@ -232,9 +213,14 @@ class Deliverer:
                 message["reply_broadcast"] = True  # in the channel too: nobody has taken it
         else:
             channel = row.params["channel"]
-        return self._post_once(row, channel, thread_ts, **message)
+        return self.post_once(row, channel, thread_ts, **message)
 
-    def _permalink(self, incident: Incident) -> str:
+    def renew(self, row: Outbox) -> bool:
+        """A long send (one member at a time) keeps its lease; False: another sender has it."""
+        with self.db.session() as s:
+            return outbox.renew(s, row.id, row.attempts + 1, utcnow())
+
+    def permalink(self, incident: Incident) -> str:
         """The card's link for the agent; without it, the message names the channel only."""
         try:
             response = self.client.chat_getPermalink(
@@ -260,14 +246,13 @@ class Deliverer:
         for user in users:
             # Member by member can outlast the lease: renew it, and stop if another sender
             # has taken the row over (it sends to all, looking first for who got it).
-            with self.db.session() as s:
-                if not outbox.renew(s, row.id, row.attempts + 1, utcnow()):
-                    return reached
+            if not self.renew(row):
+                return reached
             try:
                 reached = self._dm(row, user, text)
             except SlackApiError as exc:
-                error = str(exc.response.get("error") or exc.response.status_code)
-                if error in RETRYABLE or exc.response.status_code >= 500:
+                error = slack_error(exc)
+                if retryable(exc):
                     raise  # the whole row again: who got it already is found, not told twice
                 log.warning("outbox row %s: Slack refused the DM to %s: %s", row.id, user, error)
                 self.metrics.slack_errors.labels(error).inc()
@@ -281,7 +266,7 @@ class Deliverer:
 
     def _dm(self, row: Outbox, user: str, text: str) -> str:
         channel = self.client.conversations_open(users=user)["channel"]["id"]
-        return self._post_once(row, channel, None, text=text)
+        return self.post_once(row, channel, None, text=text)
 
     def _send_card(self, row: Outbox, incident: Incident) -> str | None:
         if incident.card_ts:  # updating twice is harmless: no need to look first
@@ -295,7 +280,7 @@ class Deliverer:
         # Posted after Slack refused it: late, and the card says so from its first version.
         incident.card_late_by_s = self.reach.late_by(incident.id)
         text, blocks = card.card(incident, self.settings, utcnow(), ping=True)
-        ts = self._post_once(row, incident.mim_channel, None, text=text, blocks=blocks)
+        ts = self.post_once(row, incident.mim_channel, None, text=text, blocks=blocks)
         self.reach.card_posted(incident.id, ts, incident.card_late_by_s)
         return ts
 
@@ -312,7 +297,7 @@ class Deliverer:
             return notice.draft_ts
         if row.what != OutboxKind.NOTICE_POST:
             raise NotReady
-        ts = self._post_once(row, incident.mim_channel, incident.card_ts, text=text, blocks=blocks)
+        ts = self.post_once(row, incident.mim_channel, incident.card_ts, text=text, blocks=blocks)
         self.notices.record_draft_ts(notice.id, ts)
         return ts
 
@@ -327,11 +312,11 @@ class Deliverer:
                 channel=notice.channel, ts=notice.sent_ts, text=text, blocks=blocks
             )
             return notice.sent_ts
-        ts = self._post_once(row, notice.channel or "", None, text=text, blocks=blocks)
+        ts = self.post_once(row, notice.channel or "", None, text=text, blocks=blocks)
         self.notices.published(notice.id, ts)
         return ts
 
-    def _post_once(self, row: Outbox, channel: str, thread_ts: str | None, **message) -> str:
+    def post_once(self, row: Outbox, channel: str, thread_ts: str | None, **message) -> str:
         """Post the row's message unless an earlier attempt already did.
 
         A sender that died between Slack's answer and recording it leaves the row to be tried

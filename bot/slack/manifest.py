@@ -8,8 +8,14 @@ from bot.slack.ids import COMMAND
 from bot.slack.transport.server import EVENTS_PATH
 
 # *:history: after a crash, to check whether a message already went out before re-sending it.
+# channels:manage, pins:write, bookmarks:write: the incident channel (`incident_channel`):
+# made, people invited, the record pinned, its topic set, the bridge bookmarked, archived;
+# bookmarks:read to see, on a retry, whether the bridge is bookmarked already.
 # channels:read, groups:read: the preflight (bot/slack/preflight.py) asks conversations.info
 # whether each configured channel exists, is archived, and has Baton in it.
+# The incident channel's own: only asked of the token when `incident_channel` is on, so an app
+# installed before them stays healthy until the feature is wanted.
+CHANNEL_SCOPES = ("channels:manage", "pins:write", "bookmarks:write", "bookmarks:read")
 BOT_SCOPES = [
     "commands",
     "chat:write",
@@ -22,7 +28,16 @@ BOT_SCOPES = [
     "im:history",
     "channels:read",
     "groups:read",
+    "channels:manage",
+    "pins:write",
+    "bookmarks:write",
+    "bookmarks:read",
 ]
+
+
+def needed_scopes(incident_channel: bool) -> list[str]:
+    """The scopes Baton needs with this configuration (the manifest asks for them all)."""
+    return [s for s in BOT_SCOPES if incident_channel or s not in CHANNEL_SCOPES]
 
 
 def manifest(public_url: str | None) -> dict:

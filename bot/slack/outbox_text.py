@@ -40,11 +40,14 @@ from handover.clock.timeline import (
     TrgsEngaged,
     UpdateOverdue,
     UpdateSent,
+    detail_of,
 )
 from handover.intents import (
     AcceptedDm,
     CardUndeliveredAlert,
     CardUndeliveredDm,
+    ChannelOutcome,
+    ChannelRefusedLine,
     EventLine,
     ExceptionReportMessage,
     HandedOnDm,
@@ -62,7 +65,7 @@ from handover.intents import (
 from handover.models import Incident
 from handover.settings import OrgConfig, Settings
 from handover.times import humanize, parse_time
-from handover.vocabulary import ACTIVE, EventKind, NoticeKind, OutboxKind, PageAction, Pager
+from handover.vocabulary import ACTIVE, EventKind, NoticeKind, OutboxKind, PageAction, Pager, Phase
 
 
 @dataclass(frozen=True)
@@ -348,6 +351,79 @@ def _notice_undelivered_line(i: Incident, p: NoticeUndeliveredLine) -> str:
     )
 
 
+# The incident channel ----------------------------------------------------------------------
+
+
+def channel_record(incident: Incident, settings: Settings, card_link: str) -> str:
+    """The handover record pinned in the incident channel: what anyone joining reads first."""
+    c = card_content(incident, settings.org, SLACK, mention=lambda user: f"<@{user}>")
+    card = f"<{card_link}|the card>" if card_link else "the card"
+    facts = "\n".join(f"*{label}:* {value}" for label, value in c.facts[:8])
+    owner = f"Owner {mention(incident.owner_id)} · " if incident.owner_id else ""
+    return (
+        f":rotating_light: *{incident.reference}* · {incident.priority} · *{c.headline}*\n"
+        f"{owner}handed over by {c.reporter} {slack_time(incident.handed_over_at)} · "
+        f"{card} in <#{incident.mim_channel}>\n{facts}"
+    )
+
+
+def _phase_words(incident: Incident, settings: Settings) -> str:
+    first = humanize(settings.initial_phase)
+    return {
+        Phase.INITIAL: f"first {first}",
+        Phase.POST_INITIAL: f"after the first {first}",
+        Phase.RESOLUTION: "resolved",
+        Phase.CLOSED: "closed",
+    }.get(Phase(incident.phase), str(incident.phase))
+
+
+def channel_topic(incident: Incident, settings: Settings, owner_name: str) -> str:
+    """ "P1 · first 15 min · owner @name": plain text, as a topic shows no mentions."""
+    owner = f" · owner @{owner_name}" if owner_name else ""
+    return f"{incident.priority} · {_phase_words(incident, settings)}{owner}"
+
+
+def _channel_outcome(i: Incident, p: ChannelOutcome) -> str:
+    """The end, in the incident channel as in the card's thread."""
+    detail = detail_of(p.event, p.detail)
+    return EVENT_LINES[EventKind(p.event)](i, EventLine(p.actor, p.at, detail), detail)
+
+
+CHANNEL_STEPS = {
+    OutboxKind.CHANNEL_CREATE: "make the incident channel",
+    OutboxKind.CHANNEL_INVITE: "invite people to the incident channel",
+    OutboxKind.CHANNEL_RECORD: "post and pin the record in the incident channel",
+    OutboxKind.CHANNEL_TOPIC: "set the incident channel's topic",
+    OutboxKind.CHANNEL_BOOKMARK: "bookmark the bridge in the incident channel",
+    OutboxKind.CHANNEL_OUTCOME: "say the outcome in the incident channel",
+    OutboxKind.CHANNEL_ARCHIVE: "archive the incident channel",
+}
+
+
+def _invitee(who: str) -> str:
+    """A person, or a user group named without pinging all of it over a refusal."""
+    return f"the user group `{who}`" if who.startswith("S") else mention(who)
+
+
+def _channel_refused_line(i: Incident, p: ChannelRefusedLine) -> str:
+    who = f"{mention(p.user)} " if p.user else ""
+    where = i.incident_channel or ""
+    if p.refused:
+        people = ", ".join(
+            f"{_invitee(who)} ({refusal_in_words(error, where)})"
+            for who, error in p.refused.items()
+        )
+        return (
+            f":warning: {who}Slack would not add these to the incident channel <#{where}>: "
+            f"{people}. Everyone else is in; add them by hand if they need to be."
+        )
+    step = CHANNEL_STEPS.get(OutboxKind(p.step), "do that")
+    return (
+        f":warning: {who}Baton could *not* {step}: {refusal_in_words(p.error, where)}. "
+        "Once the cause is fixed, `baton outbox retry` does it."
+    )
+
+
 def _plain(render: Callable[[Incident, Any], str]) -> Callable[[Incident, Any, Context], str]:
     return lambda incident, intent, ctx: render(incident, intent)
 
@@ -372,6 +448,8 @@ MESSAGES: dict[OutboxKind, Callable[[Incident, Any, Context], str]] = {
     OutboxKind.CARD_UNDELIVERED_DM: _plain(_card_undelivered_dm),
     OutboxKind.CARD_UNDELIVERED_ALERT: _card_undelivered_alert,
     OutboxKind.NOTICE_UNDELIVERED_LINE: _plain(_notice_undelivered_line),
+    OutboxKind.CHANNEL_OUTCOME: _plain(_channel_outcome),
+    OutboxKind.CHANNEL_REFUSED_LINE: _plain(_channel_refused_line),
 }
 # The pagers by the names people know them by.
 PAGER_NAMES = {Pager.PAGERDUTY: "PagerDuty", Pager.OPSGENIE: "Opsgenie"}

@@ -21,7 +21,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.metrics import Metrics
-from bot.slack.manifest import BOT_SCOPES, manifest
+from bot.slack.manifest import BOT_SCOPES, manifest, needed_scopes
 from handover.settings import CHANNEL_ID, Settings
 
 log = logging.getLogger(__name__)
@@ -121,7 +121,7 @@ def check(client: WebClient, settings: Settings) -> Findings:
         return findings
     findings.fine.append(f"token accepted: @{identity.get('user')} in {identity.get('team')}")
 
-    missing = _missing_scopes(identity.headers)
+    missing = _missing_scopes(identity.headers, needed_scopes(settings.org.incident_channel))
     if missing:
         findings.problems.append(
             f"the Slack app lacks the scope{'s' if len(missing) > 1 else ''} "
@@ -130,6 +130,8 @@ def check(client: WebClient, settings: Settings) -> Findings:
             "Scopes (or paste manifest.yml again under 'App Manifest'), then reinstall the app "
             "to the workspace"
         )
+    elif _missing_scopes(identity.headers, BOT_SCOPES):
+        findings.fine.append("scopes: all Baton needs (not the incident channel's: it is off)")
     elif missing is not None:
         findings.fine.append("scopes: all that manifest.yml asks for")
 
@@ -200,15 +202,15 @@ def _channel(client: WebClient, settings: Settings, channel: str, missing: list[
     return Answer(True, name)
 
 
-def _missing_scopes(headers: dict) -> list[str] | None:
-    """The scopes manifest.yml asks for that the token lacks; None when Slack did not say."""
+def _missing_scopes(headers: dict, needed: list[str]) -> list[str] | None:
+    """The `needed` scopes the token lacks; None when Slack did not say."""
     granted = next((v for k, v in (headers or {}).items() if k.lower() == "x-oauth-scopes"), None)
     if granted is None:
         return None
     if isinstance(granted, list):  # a client that keeps every value of a header
         granted = ",".join(granted)
     have = {scope.strip() for scope in str(granted).split(",")}
-    return [scope for scope in BOT_SCOPES if scope not in have]
+    return [scope for scope in needed if scope not in have]
 
 
 def _error(exc: SlackApiError) -> str:

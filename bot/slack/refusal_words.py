@@ -33,6 +33,19 @@ def refusal_in_words(error: str, channel: str = "", *, terminal: bool = False) -
         return "the message was longer than Slack takes"
     if error == "invalid_blocks":
         return "Slack refused the message's layout (`invalid_blocks`); please report this Baton bug"
+    if error == "restricted_action":
+        return (
+            "the workspace lets only some people do that (`restricted_action`); ask a Slack "
+            "admin to allow Baton to manage channels"
+        )
+    if error == "name_taken":
+        return "every name Baton tried is taken (`name_taken`)"
+    if error in ("user_is_restricted", "user_is_ultra_restricted"):
+        return f"a guest account, who cannot join (`{error}`)"
+    if error == "cant_invite":
+        return "Slack will not let them be invited (`cant_invite`)"
+    if error == "no_such_subteam":
+        return "that user group does not exist (`no_such_subteam`)"
     if error == "usergroup_empty":
         return "the user group to tell has no members"
     return f"Slack answered `{error}`"

@@ -35,15 +35,22 @@ def _to_whom(row: Outbox, incident: Incident | None) -> str:
         return f"{row.params.get('user', '?')} (direct message)"
     if row.target == Target.CHANNEL:
         return str(row.params.get("channel", "?"))
+    if row.target == Target.INCIDENT_CHANNEL:
+        made = incident.incident_channel if incident else None
+        return f"{made} (the incident channel)" if made else "the incident channel, not made yet"
     return "the stakeholders' channel"
 
 
 def _why(row: Outbox, incident: Incident | None) -> str:
+    if row.status == OutboxStatus.HELD and row.target == Target.INCIDENT_CHANNEL:
+        return "waits for the incident channel, which Slack refused to make"
     if row.status == OutboxStatus.HELD:
         return "waits for its card, which Slack refused"
     if row.status == OutboxStatus.SENDING:
         return "left mid-send by a stopped process; it is tried again"
     channel = incident.mim_channel if incident and row.target != Target.DM else ""
+    if row.target == Target.INCIDENT_CHANNEL:
+        channel = (incident.incident_channel if incident else "") or ""
     words = refusal_in_words(row.error, channel, terminal=True) if row.error else "unknown"
     return f"{row.error}: {words}" if row.error else words
 

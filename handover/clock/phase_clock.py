@@ -32,6 +32,7 @@ from handover.clock.timeline import (
 from handover.comms import notices
 from handover.intents import InitialNoticeNudge, PhaseMissedDm, PhaseReminder, UpdateReminder
 from handover.models import Deadline, Incident
+from handover.ownership import incident_channel
 from handover.payload import Payload
 from handover.settings import Settings
 from handover.store.db import Database, changed
@@ -159,7 +160,8 @@ class Clock:
             )
         elif incident.next_update_due_at is None:
             plan_update_cycle(s, incident, self.settings, base=now)
-        record_event(s, incident, "baton", verdict, now, card=False)
+        event = record_event(s, incident, "baton", verdict, now, card=False)
+        incident_channel.retopic(s, incident, event, now)  # "after the first 15 min"
         self._line(s, incident, deadline, OutboxKind.PHASE_VERDICT, verdict, now)
         if missing and incident.owner_id:
             dm = PhaseMissedDm(user=incident.owner_id, missing=missing)

@@ -44,7 +44,7 @@ from handover.outcomes import (
     answers_refusals,
     invalid,
 )
-from handover.ownership import paging
+from handover.ownership import incident_channel, paging
 from handover.ownership.controls import Control, statuses_for
 from handover.reporting import exception_reports
 from handover.settings import Settings
@@ -198,6 +198,7 @@ class Incidents:
             record_event(s, incident, user, accepted, now)
             dm = AcceptedDm(user=incident.reporter_id, owner=user)
             tell(s, incident, f"dm:{incident.id}:accepted", OutboxKind.ACCEPTED_DM, dm, now)
+            incident_channel.open_on_accept(s, incident, self.settings, now)
             return Outcome(True, incident)
 
     @answers_refusals
@@ -220,8 +221,9 @@ class Incidents:
                 after_s=since_t0(incident, now),
                 late_by_s=late_by(incident, now) if first else None,
             )
-            record_event(s, incident, user, engaged, now)
+            event = record_event(s, incident, user, engaged, now)
             paging.page_groups(s, incident, groups, self.settings, now)
+            incident_channel.invite(s, incident, event, self.settings, now, groups=groups)
             return Outcome(True, incident)
 
     @answers_refusals
@@ -286,7 +288,8 @@ class Incidents:
             changed_to = PriorityChanged(
                 before=before, after=priority, reason=reason, next_update_at=moved
             )
-            record_event(s, incident, user, changed_to, now)
+            event = record_event(s, incident, user, changed_to, now)
+            incident_channel.retopic(s, incident, event, now)
             # An unsent draft was written for the old priority and its cadence: draft it again.
             for kind in notices.unsent_kinds(s, incident.id):
                 if kind != NoticeKind.RESOLUTION:
@@ -301,7 +304,9 @@ class Incidents:
             incident = self._owned(s, incident_id, user, Control.HAND_ON)
             now = self.now()
             incident.owner_id = new_owner
-            record_event(s, incident, user, HandedOn(previous=user, new=new_owner), now)
+            event = record_event(s, incident, user, HandedOn(previous=user, new=new_owner), now)
+            incident_channel.invite(s, incident, event, self.settings, now, users=[new_owner])
+            incident_channel.retopic(s, incident, event, now)
             tell(
                 s,
                 incident,
@@ -326,7 +331,8 @@ class Incidents:
             incident.status, incident.phase = IncidentStatus.STOOD_DOWN, Phase.CLOSED
             incident.stood_down_reason, incident.closed_at = reason, now
             cancel(s, incident.id)
-            record_event(s, incident, user, StoodDown(reason=reason), now)
+            event = record_event(s, incident, user, StoodDown(reason=reason), now)
+            incident_channel.say_end(s, incident, event, self.settings)
             notices.refresh_drafts(s, incident.id, now)
             dm = StoodDownDm(user=incident.reporter_id, owner=user, reason=reason)
             tell(s, incident, f"dm:{incident.id}:stood_down", OutboxKind.STOOD_DOWN_DM, dm, now)
@@ -358,7 +364,9 @@ class Incidents:
             resolved = Resolved(
                 resolved_at=to_iso(resolved_at), after_s=since_t0(incident, resolved_at)
             )
-            record_event(s, incident, user, resolved, now)
+            event = record_event(s, incident, user, resolved, now)
+            incident_channel.say_end(s, incident, event, self.settings)
+            incident_channel.retopic(s, incident, event, now)
             dm = ResolvedDm(user=incident.reporter_id, resolved_at=to_iso(resolved_at))
             tell(s, incident, f"dm:{incident.id}:resolved", OutboxKind.RESOLVED_DM, dm, now)
             return Outcome(True, incident)
@@ -376,7 +384,8 @@ class Incidents:
             durations = {
                 label: int(d.total_seconds()) if d else None for label, d in key_durations(incident)
             }
-            record_event(s, incident, user, Closed(durations=durations), now)
+            event = record_event(s, incident, user, Closed(durations=durations), now)
+            incident_channel.say_end(s, incident, event, self.settings)
             notices.refresh_drafts(s, incident.id, now)
             exception_reports.file_exception_report(s, incident, self.settings, now)
             return Outcome(True, incident)

@@ -201,6 +201,47 @@ def hold_for_card(
     )
 
 
+def channel_refused(s: Session, incident_id: int) -> bool:
+    """Has Slack refused for good to make the incident's channel (so far)?"""
+    query = select(Outbox.id).where(
+        Outbox.incident_id == incident_id,
+        Outbox.what == OutboxKind.CHANNEL_CREATE,
+        Outbox.status == OutboxStatus.FAILED,
+    )
+    return s.scalar(query.limit(1)) is not None
+
+
+def hold_for_channel(
+    s: Session, incident_id: int, row_id: int | None = None, *, claimed: int | None = None
+) -> int:
+    """Park what waits for an incident channel Slack refused to make (`hold_for_card`'s
+    twin): released when the channel's creation is retried (`baton outbox retry`)."""
+    waiting = (Outbox.target == Target.INCIDENT_CHANNEL) & (
+        Outbox.what != OutboxKind.CHANNEL_CREATE
+    )
+    parked = (Outbox.status == OutboxStatus.PENDING) & waiting
+    if row_id is not None:
+        parked = parked | _still_claimed(row_id, claimed)
+    return changed(
+        s,
+        update(Outbox)
+        .where(Outbox.incident_id == incident_id, parked)
+        .values(status=OutboxStatus.HELD),
+    )
+
+
+def earlier_unsent(s: Session, row: Outbox) -> bool:
+    """Is a row queued before `row` for the same incident channel still to go (archiving
+    waits for the last words said there)?"""
+    query = select(Outbox.id).where(
+        Outbox.incident_id == row.incident_id,
+        Outbox.target == Target.INCIDENT_CHANNEL,
+        Outbox.id < row.id,
+        Outbox.status.in_((OutboxStatus.PENDING, OutboxStatus.SENDING)),
+    )
+    return s.scalar(query.limit(1)) is not None
+
+
 TROUBLED = (OutboxStatus.FAILED, OutboxStatus.HELD)
 
 

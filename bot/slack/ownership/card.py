@@ -44,6 +44,11 @@ HEADER_LIMIT = 150  # a header block's plain text
 ACCEPT_LABEL = "Accept"
 
 
+def _channel(incident: Incident) -> str:
+    """Where the incident is worked, once Baton made its channel."""
+    return f" · worked in <#{incident.incident_channel}>" if incident.incident_channel else ""
+
+
 def _field(label: str, value: str) -> MarkdownTextObject:
     return md(f"*{label}*\n{value}", FIELD_LIMIT)
 
@@ -205,7 +210,9 @@ def card(
     ping_first = f"{who} " if who else ""
     blocks: list = [
         HeaderBlock(text=truncate(plain(c.title), HEADER_LIMIT)),
-        ContextBlock(elements=[md(f"*{c.reference}* · reported by {c.reporter}")]),
+        ContextBlock(
+            elements=[md(f"*{c.reference}* · reported by {c.reporter}{_channel(incident)}")]
+        ),
     ]
     if c.breach is not None:
         blocks.append(SectionBlock(block_id="breach", text=md(breach_line(c, settings))))
