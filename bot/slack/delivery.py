@@ -183,7 +183,7 @@ class Deliverer:
             return self._send_card(row, incident)
         if row.target == Target.PAGER:
             # The card's link for the responder, when the card is there (it is, once accepted).
-            link = self._permalink(incident) if incident.card_ts else ""
+            link = self.permalink(incident) if incident.card_ts else ""
             self.pagers.send(row, incident, link)
             self.paging.delivered(row.id)
             return None
