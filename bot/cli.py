@@ -9,6 +9,7 @@ import click
 from bot.terminal.drill import drill
 from bot.terminal.outbox import outbox
 from bot.terminal.report import report
+from bot.terminal.review import review
 from handover.settings import ConfigError, Settings, load_settings
 
 
@@ -144,6 +145,7 @@ def _safe_url(url: str) -> str:
 main.add_command(drill)
 main.add_command(outbox)
 main.add_command(report)
+main.add_command(review)
 
 if __name__ == "__main__":
     main()

@@ -108,6 +108,7 @@ class OutboxKind(StrEnum):
     PHASE_MISSED_DM = "phase_missed_dm"  # to the owner: the first phase was missed
     INITIAL_NOTICE_DM = "initial_notice_dm"  # to the agent: what stakeholders were told
     RESOLVED_DM = "resolved_dm"  # to the agent: it is resolved
+    REVIEW = "review"  # the post-incident review, uploaded in the thread on close
     PAGE = "page"  # a resolver group paged (or its page resolved): PagerDuty, Opsgenie
     # The incident channel (handover/ownership/incident_channel.py), each step its own row.
     CHANNEL_CREATE = "channel_create"  # made once, under a free name

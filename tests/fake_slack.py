@@ -172,6 +172,8 @@ class FakeSlack:
         self._last_ts = 0  # microseconds: every ts is unique and later than the one before
         self._views = itertools.count(1)
         self.messages: dict[str, list[dict]] = {}  # channel → posted messages, oldest first
+        # Files: id → {"name", "length", "content" (once uploaded), "shared" (once completed)}.
+        self.files: dict[str, dict] = {}
         # User groups (S…) → their members; tests add theirs.
         self.usergroups: dict[str, list[str]] = {}
         # Users Slack will not invite to a channel (a guest: user_is_restricted), by error.
@@ -478,6 +480,56 @@ class FakeSlack:
             "message": _shown(message, with_metadata=True),
         }
 
+    def _files_getUploadURLExternal(self, args: dict, received: float) -> dict:
+        """Step 1 of an upload: where to send the bytes (this server's /upload/<id>)."""
+        self._needs("files:write")
+        name, length = str(args.get("filename") or ""), str(args.get("length") or "")
+        if not name:
+            raise Refused("invalid_arguments", detail="filename is required")
+        if not length.isdigit() or int(length) <= 0:
+            raise Refused("invalid_arguments", detail="length must be a positive integer")
+        file_id = f"F{len(self.files) + 1:09d}"
+        self.files[file_id] = {"name": name, "length": int(length), "content": None}
+        base = f"http://127.0.0.1:{self.server.server_port}"
+        return {"ok": True, "upload_url": f"{base}/upload/{file_id}", "file_id": file_id}
+
+    def upload(self, file_id: str, content: bytes) -> int:
+        """Step 2: the bytes, at the URL step 1 gave (Slack checks the length it was told)."""
+        with self._lock:
+            known = self.files.get(file_id)
+            if known is None or len(content) != known["length"]:
+                return 400
+            known["content"] = content
+            return 200
+
+    def _files_completeUploadExternal(self, args: dict, received: float) -> dict:
+        """Step 3: share the uploaded files, in a channel (and a thread) Baton may post in."""
+        self._needs("files:write")
+        files = _decoded(args.get("files")) or []
+        if not files:
+            raise Refused("invalid_arguments", detail="files is required")
+        shared = []
+        for entry in files:
+            known = self.files.get(str(entry.get("id")))
+            if known is None or known["content"] is None:
+                raise Refused("file_not_found")
+            shared.append({"id": entry["id"], "name": known["name"], "title": entry.get("title")})
+        channel = self._may_post(str(args.get("channel_id") or ""))
+        thread_ts = args.get("thread_ts") or None
+        if thread_ts and not any(m["ts"] == thread_ts for m in self.messages.get(channel, [])):
+            raise Refused("invalid_thread_ts")
+        message = {
+            "ts": self._next_ts(),
+            "text": args.get("initial_comment") or "",
+            "blocks": None,
+            "thread_ts": thread_ts,
+            "metadata": None,
+            "reply_broadcast": False,
+            "files": shared,
+        }
+        self.messages.setdefault(channel, []).append(message)
+        return {"ok": True, "files": shared}
+
     def _chat_getPermalink(self, args: dict, received: float) -> dict:
         """Slack links only a message that exists, in a channel Baton can see."""
         channel = str(args.get("channel") or "")
@@ -763,6 +815,12 @@ class FakeSlack:
 
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
+                if self.path.startswith("/upload/"):  # a file's bytes, not an API call
+                    status = fake.upload(
+                        self.path.removeprefix("/upload/"), self.rfile.read(length)
+                    )
+                    self._send(status, {"ok": status == 200})
+                    return
                 raw = self.rfile.read(length).decode("utf-8")
                 if self.headers.get("Content-Type", "").startswith("application/json"):
                     args = json.loads(raw or "{}")
@@ -881,6 +939,8 @@ def _shown(message: dict, with_metadata: bool, channel: list[dict] | None = None
     }
     if message.get("blocks"):
         shown["blocks"] = message["blocks"]
+    if message.get("files"):
+        shown["files"] = message["files"]
     if message["thread_ts"]:
         shown["thread_ts"] = message["thread_ts"]
     elif channel is not None:

@@ -17,16 +17,18 @@ from sqlalchemy.exc import SQLAlchemyError
 from bot.metrics import Metrics
 from bot.pagers.http import PagerRefused
 from bot.pagers.sender import Pagers
+from bot.review import review_markdown
 from bot.slack import outbox_text
 from bot.slack.comms import views
 from bot.slack.incident_channel import ChannelSender
-from bot.slack.mrkdwn import SLACK
+from bot.slack.mrkdwn import MESSAGE_TEXT_LIMIT, SLACK, truncate
 from bot.slack.ownership import card
 from bot.slack.sending import NotReady, Undeliverable, retryable, slack_error
 from handover.comms.notices import Notices
 from handover.models import Incident, Outbox
 from handover.ownership.paging import Paging
 from handover.reach import Reach
+from handover.reporting.review import gather
 from handover.settings import Settings
 from handover.store import outbox
 from handover.store.db import Database
@@ -34,6 +36,8 @@ from handover.times import utcnow
 from handover.vocabulary import OutboxKind, Target
 
 log = logging.getLogger(__name__)
+# Slack's answers when the workspace does not take Baton's files: the review goes as text.
+FILES_REFUSED = {"missing_scope", "file_uploads_disabled", "restricted_action", "not_allowed"}
 
 METADATA_EVENT = "baton_message"
 # Looking for a message Baton may have posted already: errors that mean "cannot read here".
@@ -181,6 +185,8 @@ class Deliverer:
             return self.channels.send(row, incident)
         if row.target == Target.CARD:
             return self._send_card(row, incident)
+        if row.what == OutboxKind.REVIEW:
+            return self._upload_review(row, incident)
         if row.target == Target.PAGER:
             # The card's link for the responder, when the card is there (it is, once accepted).
             link = self.permalink(incident) if incident.card_ts else ""
@@ -283,6 +289,53 @@ class Deliverer:
         ts = self.post_once(row, incident.mim_channel, None, text=text, blocks=blocks)
         self.reach.card_posted(incident.id, ts, incident.card_late_by_s)
         return ts
+
+    def _upload_review(self, row: Outbox, incident: Incident) -> str | None:
+        """The post-incident review as a Markdown file in the card's thread; as text there when
+        the workspace does not allow Baton's files (no files:write, uploads switched off)."""
+        if not incident.card_ts:
+            raise NotReady
+        with self.db.session() as s:
+            facts = gather(s, s.get_one(Incident, incident.id), self.settings.initial_phase)
+            text = review_markdown(facts, self.settings)
+        name = f"{incident.reference}-review.md"
+        comment = (
+            f":memo: *Post-incident review draft* for {incident.reference}: fill in the root "
+            f"cause and the follow-up actions, then share it (also `baton review "
+            f"{incident.reference}`)."
+        )
+        if row.attempts and self._file_in_thread(incident, name):
+            return None  # uploaded before a crash: once is enough
+        try:
+            self.client.files_upload_v2(
+                channel=incident.mim_channel,
+                thread_ts=incident.card_ts,
+                content=text,
+                filename=name,
+                title=f"Post-incident review: {incident.reference}",
+                initial_comment=comment,
+            )
+        except SlackApiError as exc:
+            if exc.response.get("error") not in FILES_REFUSED:
+                raise
+            log.info(
+                "no file upload for %s (%s): the review as text",
+                incident.reference,
+                exc.response.get("error"),
+            )
+            as_text = truncate(f"{comment}\n```\n{text}```", MESSAGE_TEXT_LIMIT)
+            return self.post_once(row, incident.mim_channel, incident.card_ts, text=as_text)
+        return None
+
+    def _file_in_thread(self, incident: Incident, name: str) -> bool:
+        replies = self.client.conversations_replies(
+            channel=incident.mim_channel, ts=incident.card_ts, limit=200
+        )
+        return any(
+            f.get("name") == name
+            for m in replies.get("messages") or []
+            for f in m.get("files") or []
+        )
 
     def _send_draft(self, row: Outbox, incident: Incident) -> str | None:
         """A notice's draft in the card's thread: posted once, then updated as it changes."""

@@ -16,6 +16,8 @@ from bot.slack.transport.server import EVENTS_PATH
 # The incident channel's own: only asked of the token when `incident_channel` is on, so an app
 # installed before them stays healthy until the feature is wanted.
 CHANNEL_SCOPES = ("channels:manage", "pins:write", "bookmarks:write", "bookmarks:read")
+# Asked for, never required: without files:write the review is posted as text instead.
+OPTIONAL_SCOPES = ("files:write",)
 BOT_SCOPES = [
     "commands",
     "chat:write",
@@ -32,12 +34,17 @@ BOT_SCOPES = [
     "pins:write",
     "bookmarks:write",
     "bookmarks:read",
+    "files:write",  # the post-incident review, uploaded in the card's thread on close
 ]
 
 
 def needed_scopes(incident_channel: bool) -> list[str]:
     """The scopes Baton needs with this configuration (the manifest asks for them all)."""
-    return [s for s in BOT_SCOPES if incident_channel or s not in CHANNEL_SCOPES]
+    return [
+        s
+        for s in BOT_SCOPES
+        if (incident_channel or s not in CHANNEL_SCOPES) and s not in OPTIONAL_SCOPES
+    ]
 
 
 def manifest(public_url: str | None) -> dict:

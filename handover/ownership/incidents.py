@@ -31,6 +31,7 @@ from handover.clock.timeline import (
     TrgsEngaged,
     record_denial,
     record_event,
+    say_in_thread,
     tell,
 )
 from handover.comms import notices
@@ -388,4 +389,6 @@ class Incidents:
             incident_channel.say_end(s, incident, event, self.settings)
             notices.refresh_drafts(s, incident.id, now)
             exception_reports.file_exception_report(s, incident, self.settings, now)
+            # The review's draft, in the thread: the team completes it (bot/review.py).
+            say_in_thread(s, incident, f"review:{incident.id}", OutboxKind.REVIEW, {}, now)
             return Outcome(True, incident)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 
 from bot.slack.mrkdwn import escape, slack_time
@@ -82,32 +83,37 @@ def exception_report_text(report: dict) -> str:
     return "\n".join(lines)
 
 
-def _state(state: str) -> str:
+def _state(state: str, esc: Callable[[str], str]) -> str:
     """A stakeholder state in the words stakeholders read (escaped: it came in a payload)."""
-    return escape(STATES.get(state, state))
+    return esc(STATES.get(state, state))
 
 
-def _words(entry: TimelineEntry) -> str:
+def event_words(
+    entry: TimelineEntry,
+    esc: Callable[[str], str] = escape,
+    mention: Callable[[str], str] = lambda user: f"<@{user}>",
+) -> str:
+    """What happened, in words; `esc` and `mention` for the target (Slack by default)."""
     words = EVENT_WORDS[entry.kind]
     detail = entry.detail
     if isinstance(detail, TrgsEngaged):
-        words += ": " + ", ".join(escape(g) for g in detail.groups)
+        words += ": " + ", ".join(esc(g) for g in detail.groups)
     elif isinstance(detail, HandedOn):
-        words += f" to <@{detail.new}>"
+        words += f" to {mention(detail.new)}"
     elif isinstance(detail, GapFilled):
         words += f": {in_sentence(detail.label)}"
     elif isinstance(detail, StateChanged):
-        words += f": {_state(detail.before)} → {_state(detail.after)}"
+        words += f": {_state(detail.before, esc)} → {_state(detail.after, esc)}"
     elif isinstance(detail, StoodDown):
-        words += f": {escape(detail.reason)}"
+        words += f": {esc(detail.reason)}"
     elif isinstance(detail, CardUndelivered | NoticeUndelivered | MessageUndelivered):
         words += f" (`{detail.error}`)"
     elif isinstance(detail, Paged | PageRefused):
-        words += f" {escape(detail.group)} ({detail.pager})"
+        words += f" {esc(detail.group)} ({detail.pager})"
         if isinstance(detail, PageRefused):
             words += f" (`{detail.error}`)"
     elif isinstance(detail, PageAcknowledged):
-        words += f" {escape(detail.by)}: {escape(detail.group)} ({detail.pager})"
+        words += f" {esc(detail.by)}: {esc(detail.group)} ({detail.pager})"
     elif isinstance(detail, CardLate):
         words += f" by {humanize(timedelta(seconds=detail.late_by_s))}"
     return words
@@ -118,5 +124,5 @@ def timeline_text(incident: Incident, entries: list[TimelineEntry]) -> str:
     for entry in entries:
         who = "Baton" if entry.actor == "baton" else f"<@{entry.actor}>"
         since = "T0" if entry.since_t0 <= timedelta(0) else f"T0+{humanize(entry.since_t0)}"
-        lines.append(f"• {slack_time(entry.at)} ({since}) · {who} {_words(entry)}")
+        lines.append(f"• {slack_time(entry.at)} ({since}) · {who} {event_words(entry)}")
     return "\n".join(lines)
