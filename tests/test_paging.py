@@ -23,6 +23,7 @@ from tests.conftest import MIM
 from tests.fake_pagers import Failure, FakePagers
 from tests.flows import card_message, open_modal, submit_modal, texts, wait_until
 from tests.test_card import accept_and_open, hand_over, latest_card
+from tests.test_cli import baton as baton_cli
 
 # PagerDuty integration keys: 32 letters and digits.
 NETWORK_KEY = "R0NETWORK".ljust(32, "1")
@@ -154,6 +155,8 @@ def test_a_refused_routing_key_is_told_to_the_owner_in_the_thread(baton, pagers)
     thread(baton, card, "*Servers and cloud* paged through Opsgenie")
     time.sleep(1.5)
     assert len(pagers.to("pagerduty")) == 1  # refused for good: not retried
+    listed = baton_cli("outbox", env={"DATABASE_URL": baton.settings.database_url})
+    assert "Servers and cloud (pagerduty)" in listed.stdout and BAD_KEY not in listed.stdout
     # Resolving closes what was paged, and leaves the refused page alone.
     card = latest_card(baton, "initial comms sent (")
     view = open_modal(baton, MIM, card, "incident_resolve")

@@ -38,6 +38,8 @@ def _to_whom(row: Outbox, incident: Incident | None) -> str:
     if row.target == Target.INCIDENT_CHANNEL:
         made = incident.incident_channel if incident else None
         return f"{made} (the incident channel)" if made else "the incident channel, not made yet"
+    if row.target == Target.PAGER:
+        return f"{row.params.get('group', '?')} ({row.params.get('pager', '?')})"
     return "the stakeholders' channel"
 
 
