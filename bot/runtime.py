@@ -130,14 +130,17 @@ def serve(settings: Settings) -> None:
             application = runtime.with_webhooks(
                 health_app(runtime.db, socket.connected, runtime.metrics)
             )
-            serving = "in Socket Mode (GET /healthz and /metrics on port {port})"
+            serving = "in Socket Mode (GET /healthz and /metrics on {host}:{port})"
         else:
             application = runtime.wsgi()
-            serving = "HTTP on port {port} (POST /slack/events, GET /healthz, GET /metrics)"
-        server = make_http_server(with_preflight(application, monitor.reasons), settings.port)
+            serving = "HTTP on {host}:{port} (POST /slack/events, GET /healthz, GET /metrics)"
+        server = make_http_server(
+            with_preflight(application, monitor.reasons), settings.port, host=settings.host
+        )
         stop_on_sigterm(server)
         with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C, or SIGTERM before run()
-            log.info("Baton is serving %s", serving.format(port=server.effective_port))
+            where = serving.format(host=settings.host, port=server.effective_port)
+            log.info("Baton is serving %s", where)
             server.run()
     finally:
         monitor.stop()

@@ -22,6 +22,7 @@ from handover.times import parse_duration
 CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{6,}$")
 USER_ID = re.compile(r"^[UW][A-Z0-9]{6,}$")
 USER_GROUP_ID = re.compile(r"^S[A-Z0-9]{6,}$")
+HOST = re.compile(r"^[A-Za-z0-9.:-]{1,253}$")  # an IPv4 or IPv6 address, or a host name
 # `card_mention` may also be one of these words: the channel's active members, or nobody.
 CARD_MENTION_WORDS = ("here", "none")
 
@@ -91,6 +92,7 @@ class _Env(BaseSettings):
     slack_api_url: str = "https://slack.com/api/"
     database_url: str = "sqlite:///baton.db"
     port: str = "3000"
+    baton_host: str = "127.0.0.1"
     baton_mim_channel: str = ""
     baton_stakeholder_channel: str = ""
     baton_initial_phase: str = "15m"
@@ -170,6 +172,8 @@ class Settings:
     log_level: str = "INFO"
     # How often `serve` asks Slack again whether the token and the channels are fine.
     preflight_interval: timedelta = timedelta(minutes=5)
+    # Where `serve` listens: loopback unless told otherwise (a reverse proxy, a container).
+    host: str = "127.0.0.1"
     pagerduty_events_url: str = PAGERDUTY_EVENTS_URL
     opsgenie_api_url: str = OPSGENIE_API_URL
     opsgenie_api_key: str = field(default="", repr=False)
@@ -509,6 +513,12 @@ def load_settings(*, require_slack: bool = False, env_file: str | None = ".env")
         problems.append(f"PORT '{env.port}' is not a port number (0-65535)")
         port = 3000
 
+    host = env.baton_host.strip()
+    if not HOST.match(host):
+        problems.append(
+            f"BATON_HOST '{env.baton_host}' is not an address to listen on (like 127.0.0.1, "
+            "0.0.0.0 for every interface, or :: for IPv6)"
+        )
     log_format = env.baton_log_format.strip().lower()
     if log_format not in LOG_FORMATS:
         problems.append(f"BATON_LOG_FORMAT '{env.baton_log_format}' is not text or json")
@@ -557,6 +567,7 @@ def load_settings(*, require_slack: bool = False, env_file: str | None = ".env")
         log_format=log_format,
         log_level=log_level,
         preflight_interval=preflight,
+        host=host,
         pagerduty_events_url=env.pagerduty_events_url,
         opsgenie_api_url=env.opsgenie_api_url.rstrip("/"),
         opsgenie_api_key=env.opsgenie_api_key,

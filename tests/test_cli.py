@@ -77,6 +77,15 @@ def test_every_configuration_problem_gets_its_own_line(tmp_path):
     assert "xoxp-user-token" not in result.stderr  # secrets never echoed
 
 
+def test_the_listening_address_is_checked(tmp_path):
+    result = baton("migrate", env={"BATON_HOST": "every interface"}, cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "baton: BATON_HOST 'every interface' is not an address to listen on (like 127.0.0.1, "
+        "0.0.0.0 for every interface, or :: for IPv6)"
+    ]
+
+
 def test_log_format_and_level_are_checked(tmp_path, fake_slack):
     env = {
         "SLACK_BOT_TOKEN": "xoxb-1",

@@ -162,7 +162,7 @@ def _status_line(status: int) -> str:
     return f"{status} {HTTPStatus(status).phrase}"
 
 
-def make_http_server(application: Callable, port: int, host: str = "0.0.0.0"):
+def make_http_server(application: Callable, port: int, host: str = "127.0.0.1"):
     """A waitress server, not yet running: `.run()` serves, `.close()` stops."""
     from waitress.server import create_server
 
