@@ -6,6 +6,7 @@ import sys
 
 import click
 
+from bot.logs import safe_url
 from bot.terminal.drill import drill
 from bot.terminal.outbox import outbox
 from bot.terminal.report import report
@@ -64,11 +65,11 @@ def migrate() -> None:
     except Exception as exc:  # the database is unreachable or refuses: say so in one line
         _fail(
             [
-                f"cannot migrate {_safe_url(settings.database_url)}: {type(exc).__name__}: "
+                f"cannot migrate {safe_url(settings.database_url)}: {type(exc).__name__}: "
                 f"{str(exc).splitlines()[0] if str(exc) else ''}"
             ]
         )
-    click.echo(f"Database at {_safe_url(settings.database_url)} is up to date.")
+    click.echo(f"Database at {safe_url(settings.database_url)} is up to date.")
 
 
 @main.command()
@@ -100,7 +101,7 @@ def check() -> None:
     click.echo(
         f"  mode: {'Socket Mode' if settings.socket_mode else f'HTTP on port {settings.port}'}"
     )
-    click.echo(f"  database: {_safe_url(settings.database_url)}")
+    click.echo(f"  database: {safe_url(settings.database_url)}")
     click.echo(f"  logs: {settings.log_format}, level {settings.log_level}")
     click.echo(
         f"  services: {len(org.services)}, resolver groups: {len(org.resolver_groups)}, "
@@ -130,16 +131,6 @@ def manifest(public_url: str | None, socket_mode: bool) -> None:
     if public_url and not public_url.startswith("https://"):
         _fail([f"'{public_url}' is not an https:// URL; Slack only calls https"])
     click.echo(manifest_yaml(None if socket_mode else public_url), nl=False)
-
-
-def _safe_url(url: str) -> str:
-    """The database URL without its password, for messages and logs."""
-    from sqlalchemy.engine import make_url
-
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:
-        return "(unparseable URL)"
 
 
 main.add_command(drill)

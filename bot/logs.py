@@ -33,6 +33,24 @@ STANDARD_ATTRS = {
 }
 
 
+# Libraries' chatter that says nothing to an operator, or that Baton says better itself: every
+# Slack failure is logged once, in Baton's words, by whoever handles it (delivery, preflight).
+QUIET = {
+    "alembic": logging.WARNING,
+    "apscheduler": logging.WARNING,
+    "slack_sdk.web.base_client": logging.CRITICAL,
+}
+
+
+class Unneeded(logging.Filter):
+    """bolt's "As you gave `client` as well, `token` will be unused": Baton gives its own
+    client on purpose (retries, timeouts), and bolt reads SLACK_BOT_TOKEN from the environment
+    anyway."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.name == "slack_bolt.App" and "will be unused" in record.getMessage())
+
+
 class Redactor(logging.Filter):
     """Removes Slack tokens and the given secret values from a record's every text."""
 
@@ -97,9 +115,20 @@ def database_password(url: str) -> list[str]:
     return [password, quote(password, safe="")]
 
 
+def safe_url(url: str) -> str:
+    """The database URL without its password, for messages and logs."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return "(unparseable URL)"
+
+
 def configure_logging(settings: Settings) -> None:
     """Route every log record (and uncaught exceptions) through one redacting handler."""
     handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(Unneeded())
     handler.addFilter(Redactor([*settings.secrets, *database_password(settings.database_url)]))
     json_lines = settings.log_format == "json"
     handler.setFormatter(JsonFormatter() if json_lines else logging.Formatter(TEXT_FORMAT))
@@ -108,6 +137,9 @@ def configure_logging(settings: Settings) -> None:
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(settings.log_level)
+    if settings.log_level != "DEBUG":  # asked for everything: everything it is
+        for name, level in QUIET.items():
+            logging.getLogger(name).setLevel(level)
     logging.captureWarnings(True)
 
     # Uncaught exceptions would otherwise print a raw traceback: neither JSON nor redacted.

@@ -6,13 +6,16 @@ import contextlib
 import gc
 import logging
 import sys
+import urllib.error
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import NoReturn
 
 from slack_bolt import App
 from slack_bolt.error import BoltError
 from slack_sdk.errors import SlackApiError
 
+from bot.logs import safe_url
 from bot.metrics import Metrics
 from bot.pagers.webhook import with_webhook
 from bot.slack import preflight
@@ -92,25 +95,63 @@ def build_runtime(settings: Settings) -> Runtime:
     return Runtime(settings, db, services, app, clock, alarm, deliverer, metrics)
 
 
+def _stop(line: str) -> NoReturn:
+    """A start that cannot go on: one line, exit 2 (never a traceback)."""
+    log.critical("%s", line)
+    sys.exit(2)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(getattr(exc, "orig", None) or exc).strip()
+    return f"{type(exc).__name__}: {text.splitlines()[0]}" if text else type(exc).__name__
+
+
 def serve(settings: Settings) -> None:
-    migrate(settings.database_url)
-    # The Slack preflight: a refused token stops here, in one line; a channel Baton cannot use
-    # is a warning, and /healthz says "degraded" until it is fixed, live (checked again every
-    # BATON_PREFLIGHT_INTERVAL in a thread of its own: serving never waits for it).
+    try:
+        migrate(settings.database_url)
+    except Exception as exc:  # unreachable, refused, unwritable, a migration that failed
+        _stop(f"cannot open the database at {safe_url(settings.database_url)}: {_first_line(exc)}")
+    # The Slack preflight: a refused token or a Slack that cannot be reached stops here, in one
+    # line; a channel Baton cannot use is a warning, and /healthz says "degraded" until it is
+    # fixed, live (checked again every BATON_PREFLIGHT_INTERVAL in a thread of its own:
+    # serving never waits for it).
     slack = preflight.client_for(settings)
     findings = preflight.check(slack, settings)
-    if findings.token_refused:
-        log.critical("%s", findings.problems[0])
-        sys.exit(2)
+    if findings.token_refused or findings.unreachable:
+        _stop(findings.problems[0])
     try:
         runtime = build_runtime(settings)
     except (BoltError, SlackApiError) as exc:
         # Typically a revoked or mistyped token: auth.test refused it.
-        log.critical("Slack refused SLACK_BOT_TOKEN (%s)", _reason(exc))
-        sys.exit(2)
+        _stop(f"Slack refused SLACK_BOT_TOKEN ({_reason(exc)})")
+    except (urllib.error.URLError, OSError) as exc:
+        _stop(f"cannot reach Slack at {settings.slack_api_url} ({_first_line(exc)})")
     monitor = preflight.Monitor(
         lambda: preflight.check(slack, settings), runtime.metrics, settings.preflight_interval
     )
+    socket: BatonSocketModeHandler | None = None
+    if settings.socket_mode:
+        # Payloads come over the WebSocket; HTTP on PORT serves the health probe and metrics.
+        socket = BatonSocketModeHandler(
+            runtime.app, settings.slack_app_token, Receipts(runtime.db), runtime.metrics
+        )
+        application = runtime.with_webhooks(
+            health_app(runtime.db, socket.connected, runtime.metrics)
+        )
+        serving = "in Socket Mode (GET /healthz and /metrics on {host}:{port})"
+    else:
+        application = runtime.wsgi()
+        serving = "HTTP on {host}:{port} (POST /slack/events, GET /healthz, GET /metrics)"
+    try:  # bound before anything starts: a port in use stops here, with nothing to undo
+        server = make_http_server(
+            with_preflight(application, monitor.reasons), settings.port, host=settings.host
+        )
+    except OSError as exc:  # the port is taken, or the address is not this machine's
+        runtime.db.dispose()
+        _stop(
+            f"cannot listen on {settings.host}:{settings.port} ({exc.strerror or exc}): "
+            "set PORT (or BATON_HOST) to one that is free"
+        )
     monitor.publish(findings)
     monitor.start()
     runtime.start()
@@ -119,24 +160,9 @@ def serve(settings: Settings) -> None:
     # millisecond instead of about 50, a pause every request in flight shared
     # (bench/gc_pause.py).
     gc.freeze()
-    socket: BatonSocketModeHandler | None = None
     try:
-        if settings.socket_mode:
-            # Payloads come over the WebSocket; HTTP on PORT serves the health probe and metrics.
-            socket = BatonSocketModeHandler(
-                runtime.app, settings.slack_app_token, Receipts(runtime.db), runtime.metrics
-            )
+        if socket is not None:
             socket.connect()
-            application = runtime.with_webhooks(
-                health_app(runtime.db, socket.connected, runtime.metrics)
-            )
-            serving = "in Socket Mode (GET /healthz and /metrics on {host}:{port})"
-        else:
-            application = runtime.wsgi()
-            serving = "HTTP on {host}:{port} (POST /slack/events, GET /healthz, GET /metrics)"
-        server = make_http_server(
-            with_preflight(application, monitor.reasons), settings.port, host=settings.host
-        )
         stop_on_sigterm(server)
         with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C, or SIGTERM before run()
             where = serving.format(host=settings.host, port=server.effective_port)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -50,6 +51,52 @@ def test_serve_without_a_token_exits_2_with_one_clear_line(tmp_path):
     assert len(lines) == 1
     assert lines[0].startswith("baton: SLACK_BOT_TOKEN is not set")
     assert "Traceback" not in result.stderr
+
+
+SERVE = {
+    "SLACK_BOT_TOKEN": "xoxb-1",
+    "SLACK_SIGNING_SECRET": "0123456789abcdef0123456789abcdef",
+    "BATON_MIM_CHANNEL": "C0MIMS0001",
+    "BATON_STAKEHOLDER_CHANNEL": "C0STAKE001",
+}
+
+
+def one_critical_line(result) -> str:
+    """`serve` stopped at start: exit 2, one line on stderr (the log's CRITICAL), no traceback."""
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
+    assert " CRITICAL baton: " in lines[0]
+    return lines[0].split(" CRITICAL baton: ", 1)[1]
+
+
+def test_serve_without_slack_says_so_in_one_line(tmp_path):
+    unreachable = {**SERVE, "SLACK_API_URL": "http://127.0.0.1:9/api/"}
+    said = one_critical_line(baton("serve", env=unreachable, cwd=tmp_path))
+    assert said.startswith("cannot reach Slack at http://127.0.0.1:9/api/ (URLError: ")
+    assert said.endswith("check the network, a proxy, or SLACK_API_URL")
+
+
+def test_serve_with_a_database_it_cannot_open_says_so_in_one_line(tmp_path, fake_slack):
+    broken = {
+        **SERVE,
+        "SLACK_API_URL": fake_slack.url,
+        "DATABASE_URL": "postgresql+psycopg://baton:secret-pw@127.0.0.1:9/baton",
+    }
+    said = one_critical_line(baton("serve", env=broken, cwd=tmp_path))
+    assert said.startswith("cannot open the database at postgresql+psycopg://baton:***@127.0.0.1")
+    assert "secret-pw" not in said
+
+
+def test_serve_on_a_port_in_use_says_so_in_one_line(tmp_path, fake_slack):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        busy = {**SERVE, "SLACK_API_URL": fake_slack.url, "PORT": str(port)}
+        said = one_critical_line(baton("serve", env=busy, cwd=tmp_path))
+    assert said.startswith(f"cannot listen on 127.0.0.1:{port} (")
+    assert said.endswith("set PORT (or BATON_HOST) to one that is free")
 
 
 def test_every_configuration_problem_gets_its_own_line(tmp_path):

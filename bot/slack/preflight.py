@@ -75,6 +75,7 @@ class Findings:
     channels: list[ChannelState] = field(default_factory=list)
     fine: list[str] = field(default_factory=list)
     token_refused: bool = False
+    unreachable: bool = False  # no answer at all: the network, a proxy, SLACK_API_URL
 
 
 def configured_channels(settings: Settings) -> list[Configured]:
@@ -116,6 +117,7 @@ def check(client: WebClient, settings: Settings) -> Findings:
         findings.channels = [ChannelState(c, False) for c in configured]
         return findings
     except (urllib.error.URLError, OSError) as exc:
+        findings.unreachable = True
         findings.problems.append(_unreachable(settings, exc))
         findings.channels = [ChannelState(c, False) for c in configured]
         return findings
