@@ -456,6 +456,22 @@ def _teams(raw: object, where: str, problems: list[str]) -> dict[str, list[str]]
     return teams
 
 
+# Slack's signing secrets have 32 characters; one much shorter is a paste gone wrong.
+SIGNING_SECRET_MIN = 16
+
+
+def _database_url_ok(url: str) -> bool:
+    """A URL SQLAlchemy has a dialect for (sqlite, postgresql…), not just any scheme."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+    try:
+        make_url(url).get_dialect()
+    except (ArgumentError, NoSuchModuleError, ValueError):
+        return False
+    return True
+
+
 def load_settings(*, require_slack: bool = False, env_file: str | None = ".env") -> Settings:
     """Read and validate the configuration; raise ConfigError listing every problem.
 
@@ -480,7 +496,14 @@ def load_settings(*, require_slack: bool = False, env_file: str | None = ".env")
             problems.append(
                 "SLACK_APP_TOKEN does not look like an app-level token (it starts with xapp-)"
             )
-        if not env.slack_app_token and not env.slack_signing_secret:
+        secret = env.slack_signing_secret
+        if secret and len(secret) < SIGNING_SECRET_MIN:
+            problems.append(
+                f"SLACK_SIGNING_SECRET is {len(secret)} characters long, too short to be "
+                "Slack's (it has 32): copy it again from your Slack app's 'Basic Information' "
+                "page"
+            )
+        if not env.slack_app_token and not secret:
             problems.append(
                 "SLACK_SIGNING_SECRET is not set: HTTP mode needs it to verify "
                 "requests ('Basic Information' page of your Slack app)"
@@ -499,10 +522,10 @@ def load_settings(*, require_slack: bool = False, env_file: str | None = ".env")
 
     if not env.slack_api_url.startswith(("http://", "https://")):
         problems.append(f"SLACK_API_URL '{env.slack_api_url}' is not an http(s) URL")
-    if "://" not in env.database_url:
+    if not _database_url_ok(env.database_url):
         # Not echoed: a mistyped URL may still hold the database password.
         problems.append(
-            "DATABASE_URL is not a SQLAlchemy URL "
+            "DATABASE_URL is not a database Baton can use "
             "(like sqlite:///baton.db or postgresql+psycopg://user@host/baton)"
         )
     try:

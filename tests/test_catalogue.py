@@ -210,7 +210,7 @@ def baton_check(tmp_path: Path, config: str) -> subprocess.CompletedProcess:
     }
     env = {  # no SLACK_BOT_TOKEN: `baton check` then checks all but Slack itself
         **clean,
-        "SLACK_SIGNING_SECRET": "s",
+        "SLACK_SIGNING_SECRET": "0123456789abcdef0123456789abcdef",
         "BATON_MIM_CHANNEL": "C0MIMS0001",
         "BATON_STAKEHOLDER_CHANNEL": "C0STAKE001",
         "BATON_CONFIG": str(path),

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import yaml
 
+from bot.logs import Redactor
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -40,7 +42,7 @@ def test_serve_without_a_token_exits_2_with_one_clear_line(tmp_path):
     result = baton(
         "serve",
         env={
-            "SLACK_SIGNING_SECRET": "s",
+            "SLACK_SIGNING_SECRET": "0123456789abcdef0123456789abcdef",
             "BATON_MIM_CHANNEL": "C0MIMS0001",
             "BATON_STAKEHOLDER_CHANNEL": "C0STAKE001",
         },
@@ -104,7 +106,7 @@ def test_every_configuration_problem_gets_its_own_line(tmp_path):
         "check",
         env={
             "SLACK_BOT_TOKEN": "xoxp-user-token",
-            "SLACK_SIGNING_SECRET": "s",
+            "SLACK_SIGNING_SECRET": "0123456789abcdef0123456789abcdef",
             "BATON_MIM_CHANNEL": "#incidents",
             "BATON_STAKEHOLDER_CHANNEL": "C0STAKE001",
             "BATON_INITIAL_PHASE": "fifteen",
@@ -124,6 +126,24 @@ def test_every_configuration_problem_gets_its_own_line(tmp_path):
     assert "xoxp-user-token" not in result.stderr  # secrets never echoed
 
 
+def test_check_refuses_a_short_signing_secret_and_a_database_it_has_no_driver_for(tmp_path):
+    odd = {**SERVE, "SLACK_SIGNING_SECRET": "s", "DATABASE_URL": "foo://x"}
+    result = baton("check", env=odd, cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "baton: SLACK_SIGNING_SECRET is 1 characters long, too short to be Slack's (it has 32): "
+        "copy it again from your Slack app's 'Basic Information' page",
+        "baton: DATABASE_URL is not a database Baton can use (like sqlite:///baton.db or "
+        "postgresql+psycopg://user@host/baton)",
+    ]
+
+
+def test_a_short_secret_never_garbles_the_logs():
+    redactor = Redactor(["s", "0123456789abcdef0123456789abcdef"])
+    said = "Will assume transactional DDL with 0123456789abcdef0123456789abcdef"
+    assert redactor.redact(said) == "Will assume transactional DDL with [redacted]"
+
+
 def test_the_listening_address_is_checked(tmp_path):
     result = baton("migrate", env={"BATON_HOST": "every interface"}, cwd=tmp_path)
     assert result.returncode == 2
@@ -136,7 +156,7 @@ def test_the_listening_address_is_checked(tmp_path):
 def test_log_format_and_level_are_checked(tmp_path, fake_slack):
     env = {
         "SLACK_BOT_TOKEN": "xoxb-1",
-        "SLACK_SIGNING_SECRET": "s",
+        "SLACK_SIGNING_SECRET": "0123456789abcdef0123456789abcdef",
         "SLACK_API_URL": fake_slack.url,  # with a token, `check` asks Slack too
         "BATON_MIM_CHANNEL": "C0MIMS0001",
         "BATON_STAKEHOLDER_CHANNEL": "C0STAKE001",
@@ -163,7 +183,7 @@ def test_unreadable_config_file_is_reported(tmp_path):
         "check",
         env={
             "SLACK_BOT_TOKEN": "xoxb-1",
-            "SLACK_SIGNING_SECRET": "s",
+            "SLACK_SIGNING_SECRET": "0123456789abcdef0123456789abcdef",
             "BATON_MIM_CHANNEL": "C0MIMS0001",
             "BATON_STAKEHOLDER_CHANNEL": "C0STAKE001",
             "BATON_CONFIG": str(config),
@@ -182,7 +202,7 @@ def test_unreadable_config_file_is_reported(tmp_path):
         env={
             "BATON_CONFIG": str(config),
             "SLACK_BOT_TOKEN": "xoxb-1",
-            "SLACK_SIGNING_SECRET": "s",
+            "SLACK_SIGNING_SECRET": "0123456789abcdef0123456789abcdef",
             "BATON_MIM_CHANNEL": "C0MIMS0001",
             "BATON_STAKEHOLDER_CHANNEL": "C0STAKE001",
         },
@@ -199,7 +219,7 @@ def test_check_accepts_a_good_configuration(tmp_path, fake_slack):
         "check",
         env={
             "SLACK_BOT_TOKEN": "xoxb-1",
-            "SLACK_SIGNING_SECRET": "s",
+            "SLACK_SIGNING_SECRET": "0123456789abcdef0123456789abcdef",
             "SLACK_API_URL": fake_slack.url,
             "BATON_MIM_CHANNEL": "C0MIMS0001",
             "BATON_STAKEHOLDER_CHANNEL": "C0STAKE001",
@@ -213,7 +233,7 @@ def test_check_accepts_a_good_configuration(tmp_path, fake_slack):
 
 def test_dotenv_in_the_working_directory_is_read(tmp_path, fake_slack):
     (tmp_path / ".env").write_text(
-        "SLACK_BOT_TOKEN=xoxb-from-dotenv\nSLACK_SIGNING_SECRET=s\n"
+        "SLACK_BOT_TOKEN=xoxb-from-dotenv\nSLACK_SIGNING_SECRET=0123456789abcdef0123456789abcdef\n"
         f"SLACK_API_URL={fake_slack.url}\n"
         "BATON_MIM_CHANNEL=C0MIMS0001\n"
         "BATON_STAKEHOLDER_CHANNEL=C0STAKE001\n"
@@ -276,7 +296,7 @@ def test_check_refuses_a_card_mention_that_pings_nobody_it_can_name(tmp_path, fa
     config.write_text('card_mention = "@mims"\n')
     env = {
         "SLACK_BOT_TOKEN": "xoxb-1",
-        "SLACK_SIGNING_SECRET": "s",
+        "SLACK_SIGNING_SECRET": "0123456789abcdef0123456789abcdef",
         "SLACK_API_URL": fake_slack.url,
         "BATON_MIM_CHANNEL": "C0MIMS0001",
         "BATON_STAKEHOLDER_CHANNEL": "C0STAKE001",

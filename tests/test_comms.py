@@ -273,7 +273,7 @@ def test_check_names_each_broken_template_and_line(tmp_path):
 def check_env(fake_slack) -> dict[str, str]:
     return {
         "SLACK_BOT_TOKEN": "xoxb-1",
-        "SLACK_SIGNING_SECRET": "s",
+        "SLACK_SIGNING_SECRET": "0123456789abcdef0123456789abcdef",
         "SLACK_API_URL": fake_slack.url,  # with a token, `check` asks Slack too
         "BATON_MIM_CHANNEL": "C0MIMS0001",
         "BATON_STAKEHOLDER_CHANNEL": "C0STAKE001",
