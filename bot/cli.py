@@ -29,7 +29,7 @@ def _settings(require_slack: bool) -> Settings:
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="baton")
+@click.version_option(package_name="baton-handover")
 def main() -> None:
     """Baton: major-incident handover for Slack.
 
