@@ -1,5 +1,6 @@
-"""One JSON POST to a pager, and what its answer means for the outbox: done, try again later
-(rate limits, the pager's own errors, the network), or refused for good."""
+"""One JSON POST to a pager (or a webhook, bot/webhooks.py), and what its answer means for
+the outbox: done, try again later (rate limits, the receiver's own errors, the network), or
+refused for good."""
 
 from __future__ import annotations
 
@@ -25,9 +26,14 @@ class PagerRefused(Exception):
 
 def post_json(url: str, body: dict, headers: dict[str, str] | None = None) -> dict:
     """POST `body`; the answer's JSON on a 2xx, PagerRefused otherwise."""
+    return post_raw(url, json.dumps(body).encode(), headers)
+
+
+def post_raw(url: str, data: bytes, headers: dict[str, str] | None = None) -> dict:
+    """POST these exact bytes as JSON (a signature covers them); as `post_json` answers."""
     request = urllib.request.Request(
         url,
-        data=json.dumps(body).encode(),
+        data=data,
         headers={"Content-Type": "application/json", "User-Agent": "Baton", **(headers or {})},
         method="POST",
     )

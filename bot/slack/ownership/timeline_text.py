@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 from bot.slack.mrkdwn import escape, slack_time
 from handover.checklist.definition import in_sentence
@@ -20,6 +21,7 @@ from handover.clock.timeline import (
     StoodDown,
     TimelineEntry,
     TrgsEngaged,
+    WebhookRefused,
 )
 from handover.comms.templates import STATES
 from handover.models import Incident
@@ -55,6 +57,7 @@ EVENT_WORDS: dict[EventKind, str] = {
     EventKind.PAGE_RESOLVED: "resolved the page of",
     EventKind.PAGE_REFUSED: "could not page",
     EventKind.PAGE_ACKNOWLEDGED: "page acknowledged by",
+    EventKind.WEBHOOK_REFUSED: "gave up on a webhook",
 }
 
 
@@ -108,6 +111,9 @@ def _words(entry: TimelineEntry) -> str:
             words += f" (`{detail.error}`)"
     elif isinstance(detail, PageAcknowledged):
         words += f" {escape(detail.by)}: {escape(detail.group)} ({detail.pager})"
+    elif isinstance(detail, WebhookRefused):
+        host = urlsplit(detail.url).netloc or "?"
+        words += f" {escape(host)}: {detail.event} (`{escape(detail.error)}`)"
     elif isinstance(detail, CardLate):
         words += f" by {humanize(timedelta(seconds=detail.late_by_s))}"
     return words
