@@ -407,6 +407,13 @@ def test_a_signature_is_good_only_with_its_secret_its_body_and_a_recent_time():
     assert not RECEIVER.verify(SECRET, "v1=" + header.split("v1=")[1], body)  # no time
 
 
+def test_the_readme_shows_the_receiver_the_tests_run():
+    readme = (ROOT / "README.md").read_text()
+    code = RECEIVER_FILE.read_text()
+    shown = code[code.index("def verify") : code.index("\n\nif __name__")]
+    assert f"```python\n{shown}\n```" in readme
+
+
 @dataclass
 class RunningReceiver:
     process: subprocess.Popen
