@@ -73,6 +73,8 @@ class FakeReceiver:
     """Records every POST; answers 200, or the statuses it was told to, in order."""
 
     requests: list[Received] = field(default_factory=list)
+    # Events of these types are answered this status, every time (a receiver broken for one).
+    failing: dict[str, int] = field(default_factory=dict)
     _answers: list[tuple[int, dict[str, str]]] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -105,6 +107,8 @@ class FakeReceiver:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 with fake._lock:
                     status, extra = fake._answers.pop(0) if fake._answers else (200, {})
+                kind = json.loads(body or b"{}").get("type", "")
+                status = fake.failing.get(kind, status)
                 headers = {k.lower(): v for k, v in self.headers.items()}
                 fake.requests.append(Received(body, headers, status, time.time()))
                 self.send_response(status)
@@ -308,6 +312,39 @@ def test_a_server_error_is_sent_again_and_the_next_event_waits_for_it(baton, rec
     assert all(verified(r) for r in receiver.requests)
     assert submit_modal(baton, MIM, form, {"groups": ["Network"]}).status == 200
     wait_until(lambda: "notice.published" in receiver.types())
+
+
+@pytest.fixture
+def two_webhooks(env, tmp_path, monkeypatch, receiver, other):
+    configure(
+        tmp_path,
+        monkeypatch,
+        'retry_for = "2s"\n',
+        hook(receiver.url),
+        hook(other.url, secret=OTHER_SECRET),
+    )
+
+
+@pytest.mark.usefixtures("two_webhooks")
+def test_a_failing_webhook_holds_back_only_its_own_events_and_gives_up_after_retry_for(
+    baton, receiver, other
+):
+    receiver.failing["incident.handed_over"] = 503
+    card = hand_over(baton)
+    accept_and_open(baton, card)
+    # The other webhook does not wait for this one's retries.
+    wait_until(lambda: other.types() == ["incident.handed_over", "incident.accepted"])
+    assert receiver.types() == []
+    # Past retry_for, the failing one gives up on the handover, says so once, and goes on.
+    wait_until(lambda: "incident.accepted" in receiver.types(), timeout=15)
+    failed = [r for r in receiver.requests if r.status == 503]
+    assert len(failed) >= 2 and {r.event["type"] for r in failed} == {"incident.handed_over"}
+    assert failed[-1].at - failed[0].at >= 2  # tried for retry_for, then given up
+    said = [t for t in baton.fake.thread(card["ts"]) if "webhook" in t]
+    assert len(said) == 1 and "503" in said[0]
+    with baton.db.session() as s:
+        [refused] = s.query(Event).filter_by(kind="webhook_refused").all()
+    assert refused.detail["event"] == "incident.handed_over"
 
 
 @pytest.mark.usefixtures("webhook")
