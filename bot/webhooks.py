@@ -15,7 +15,7 @@ import json
 import time
 from collections.abc import Callable
 
-from bot.pagers.http import PagerRefused, post_raw
+from bot.pagers.http import ReceiverRefused, post_raw
 from handover.models import Outbox
 from handover.settings import Settings, Webhook
 from handover.webhooks import Delivery
@@ -50,12 +50,12 @@ class Webhooks:
         self.clock = clock
 
     def send(self, row: Outbox, card_link: str) -> None:
-        """POST the row's event; PagerRefused (retryable or not) when the receiver did not
+        """POST the row's event; ReceiverRefused (retryable or not) when the receiver did not
         take it."""
         delivery = Delivery.from_json(row.params)
         hook: Webhook | None = self.by_id.get(delivery.webhook)
         if hook is None:  # taken out of BATON_CONFIG (or its URL changed) since it was queued
-            raise PagerRefused("the webhook is no longer configured", retryable=False)
+            raise ReceiverRefused("the webhook is no longer configured", retryable=False)
         body = body_of(delivery, card_link)
         headers = {
             SIGNATURE_HEADER: signature(hook.secret, int(self.clock()), body),

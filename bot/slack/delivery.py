@@ -15,7 +15,7 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.metrics import Metrics
-from bot.pagers.http import PagerRefused
+from bot.pagers.http import ReceiverRefused
 from bot.pagers.sender import Pagers
 from bot.slack import outbox_text
 from bot.slack.comms import views
@@ -136,7 +136,7 @@ class Deliverer:
         except Undeliverable as exc:
             self._give_up(row, exc.error)
             return
-        except PagerRefused as exc:
+        except ReceiverRefused as exc:
             log.warning("the receiver refused outbox row %s (%s): %s", row.id, row.what, exc.error)
             if exc.retryable:
                 wait = timedelta(seconds=exc.retry_after) if exc.retry_after else None
