@@ -363,7 +363,7 @@ def outbox_listing(baton) -> str:
 
 
 @pytest.mark.usefixtures("webhook")
-def test_a_410_is_a_refusal_for_good_said_once_per_webhook(baton, receiver):
+def test_a_410_is_a_refusal_for_good_said_once_per_webhook(baton, receiver, caplog):
     receiver.answer(410, 410, 410)
     card = hand_over(baton)
     # Before anyone owns it: said in the thread, pinging nobody.
@@ -399,6 +399,7 @@ def test_a_410_is_a_refusal_for_good_said_once_per_webhook(baton, receiver):
     listing = outbox_listing(baton)
     assert f"to the webhook at {host} (incident.accepted)" in listing
     assert "410" in listing and SECRET not in listing
+    assert "given up: 410" in caplog.text and SECRET not in caplog.text
 
 
 @pytest.mark.usefixtures("webhook")
