@@ -458,7 +458,7 @@ def test_a_signature_is_good_only_with_its_secret_its_body_and_a_recent_time():
 def test_the_readme_shows_the_receiver_the_tests_run():
     readme = (ROOT / "README.md").read_text()
     code = RECEIVER_FILE.read_text()
-    shown = code[code.index("def verify") : code.index("\n\nif __name__")]
+    shown = code[code.index("def verify") : code.index("\n\nif __name__")].rstrip()
     assert f"```python\n{shown}\n```" in readme
 
 
