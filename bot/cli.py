@@ -12,6 +12,7 @@ from bot.terminal.outbox import outbox
 from bot.terminal.report import report
 from bot.terminal.review import review
 from handover.settings import ConfigError, Settings, load_settings
+from handover.vocabulary import WebhookEvent
 
 
 def _fail(problems: list[str]) -> None:
@@ -108,6 +109,13 @@ def check() -> None:
         f"sites: {len(org.sites)}"
     )
     click.echo(f"  comms templates: {org.templates_dir or 'built-in'}, all render")
+    for hook in org.webhooks:  # its URL and events, never its secret
+        events = (
+            "all events"
+            if len(hook.events) == len(WebhookEvent)
+            else ", ".join(sorted(hook.events))
+        )
+        click.echo(f"  webhook: {hook.url} ({events})")
     if findings is None:
         click.echo("  Slack: not checked (SLACK_BOT_TOKEN is not set)")
     for fine in findings.fine if findings else []:

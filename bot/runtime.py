@@ -30,6 +30,7 @@ from bot.slack.transport.server import (
     wsgi_app,
 )
 from bot.slack.transport.socket_mode import BatonSocketModeHandler
+from handover import webhooks
 from handover.clock.alarm import Alarm
 from handover.clock.phase_clock import Clock
 from handover.comms.notices import Notices
@@ -80,6 +81,8 @@ class Runtime:
 
 def build_runtime(settings: Settings) -> Runtime:
     db = Database(settings.database_url)
+    # Every unit of work queues its events for these (handover/webhooks.py).
+    db.context[webhooks.CONTEXT] = settings.org.webhooks
     client = make_client(settings)
     metrics = Metrics(db)
     services = Services(

@@ -175,6 +175,17 @@ class ChannelRefusedLine(Payload):
     refused: dict[str, str] = field(default_factory=dict)
 
 
+@dataclass(frozen=True, kw_only=True)
+class WebhookRefusedLine(Payload):
+    """In the card's thread, once per webhook and incident: it gave up on an event (the owner
+    mentioned, once there is one). Later events are still sent to it."""
+
+    user: str
+    url: str
+    event: str  # WebhookEvent
+    error: str
+
+
 INTENTS: dict[OutboxKind, type[Payload]] = {
     OutboxKind.ESCALATION: Escalated,
     OutboxKind.PHASE_REMINDER: PhaseReminder,
@@ -201,6 +212,7 @@ INTENTS: dict[OutboxKind, type[Payload]] = {
     OutboxKind.CHANNEL_OUTCOME: ChannelOutcome,
     OutboxKind.CHANNEL_ARCHIVE: ChannelArchive,
     OutboxKind.CHANNEL_REFUSED_LINE: ChannelRefusedLine,
+    OutboxKind.WEBHOOK_REFUSED_LINE: WebhookRefusedLine,
 }
 
 

@@ -20,11 +20,17 @@ from handover.clock.timeline import (
     CardLate,
     CardUndelivered,
     MessageUndelivered,
+    WebhookRefused,
     record_event,
     tell,
 )
 from handover.comms import notices
-from handover.intents import CardUndeliveredAlert, CardUndeliveredDm, ChannelRefusedLine
+from handover.intents import (
+    CardUndeliveredAlert,
+    CardUndeliveredDm,
+    ChannelRefusedLine,
+    WebhookRefusedLine,
+)
 from handover.models import Incident, Outbox
 from handover.ownership import paging
 from handover.settings import Settings
@@ -32,6 +38,7 @@ from handover.store import outbox
 from handover.store.db import Database
 from handover.times import utcnow
 from handover.vocabulary import OutboxKind, OutboxStatus, Target
+from handover.webhooks import Delivery
 
 
 @dataclass(frozen=True)
@@ -94,6 +101,8 @@ class Reach:
                 notices.publish_refused(s, row.params["notice_id"], error, now)
             elif row.what == OutboxKind.PAGE:
                 paging.refused(s, incident, row, error, now)
+            elif row.what == OutboxKind.WEBHOOK:
+                _webhook_refused(s, incident, row, error, now)
             else:
                 detail = MessageUndelivered(what=row.what, target=row.target, error=error)
                 record_event(s, incident, "baton", detail, now, card=False)
@@ -230,6 +239,29 @@ def _out_of_date(s: Session, row: Outbox, cards: set[int | None]) -> bool:
     if row.what not in CARD_MISSING or row.incident_id is None:
         return False
     return row.incident_id in cards or not outbox.card_refused(s, row.incident_id)
+
+
+def _webhook_refused(
+    s: Session, incident: Incident, row: Outbox, error: str, now: datetime
+) -> None:
+    """Each event a webhook did not get is on the timeline; the thread hears it once per
+    webhook and incident (its key), as a receiver that is down refuses every event and the
+    thread is the managers' working space, not a log."""
+    delivery = Delivery.from_json(row.params)
+    detail = WebhookRefused(url=delivery.url, event=delivery.type, error=error)
+    record_event(s, incident, "baton", detail, now, card=False)
+    line = WebhookRefusedLine(
+        user=incident.owner_id or "", url=delivery.url, event=delivery.type, error=error
+    )
+    outbox.enqueue(
+        s,
+        f"webhook:{delivery.webhook}:{incident.id}:refused",
+        OutboxKind.WEBHOOK_REFUSED_LINE,
+        Target.THREAD,
+        incident_id=incident.id,
+        params=line.to_json(),
+        now=now,
+    )
 
 
 def _say_refused(

@@ -7,6 +7,7 @@ print one clear line per problem and the operator fixes them all in one go.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ from pydantic import ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from handover.times import parse_duration
+from handover.vocabulary import WebhookEvent
 
 CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{6,}$")
 USER_ID = re.compile(r"^[UW][A-Z0-9]{6,}$")
@@ -79,6 +81,28 @@ class ResolverGroup:
     @property
     def pages(self) -> bool:
         return bool(self.pagerduty_routing_key or self.opsgenie_team)
+
+
+# `events` of a webhook that takes every event (also what leaving `events` out means).
+ALL_EVENTS = "*"
+
+
+@dataclass(frozen=True)
+class Webhook:
+    """A receiver of signed event POSTs (`[[webhooks]]` in BATON_CONFIG; README, "Webhooks")."""
+
+    url: str
+    secret: str = field(repr=False)  # signs each delivery: never logged, never shown
+    events: frozenset[WebhookEvent] = frozenset(WebhookEvent)
+
+    @property
+    def id(self) -> str:
+        """A short, stable name for the receiver in outbox rows and keys: a hash of its URL
+        (the URL itself may be long, and a path can hold a token)."""
+        return hashlib.sha256(self.url.encode()).hexdigest()[:12]
+
+    def wants(self, event: WebhookEvent) -> bool:
+        return event in self.events
 
 
 class _Env(BaseSettings):
@@ -151,6 +175,8 @@ class OrgConfig:
     archive_incident_channel: bool = False
     # The conference bridge, bookmarked in the incident channel ("" when there is none).
     bridge_url: str = ""
+    # Receivers of signed JSON POSTs for the incident's events (README, "Webhooks").
+    webhooks: tuple[Webhook, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -190,6 +216,7 @@ class Settings:
             self.opsgenie_api_key,
             self.pagerduty_webhook_secret,
             *keys,
+            *(hook.secret for hook in self.org.webhooks),
         ]
 
     @property
@@ -273,6 +300,7 @@ def load_org_config(path: Path, problems: list[str]) -> OrgConfig:
         "incident_channel",
         "archive_incident_channel",
         "bridge_url",
+        "webhooks",
     }
     for key in sorted(set(data) - known):
         problems.append(f"{where}: unknown setting '{key}' (known: {', '.join(sorted(known))})")
@@ -363,6 +391,7 @@ def load_org_config(path: Path, problems: list[str]) -> OrgConfig:
         incident_channel=_flag(data, "incident_channel", where, problems),
         archive_incident_channel=_flag(data, "archive_incident_channel", where, problems),
         bridge_url=_http_url(data, "bridge_url", where, problems),
+        webhooks=_webhooks(data.get("webhooks", []), where, problems),
     )
 
 
@@ -391,6 +420,57 @@ def _http_url(data: dict, key: str, where: str, problems: list[str]) -> str:
         )
         return ""
     return value
+
+
+WEBHOOK_KEYS = ("events", "secret", "url")
+
+
+def _webhooks(raw: object, where: str, problems: list[str]) -> tuple[Webhook, ...]:
+    """`[[webhooks]]`: each with `url`, `secret` and optionally `events`. A webhook with a
+    problem is left out (and reported): it would only fail at 3 a.m."""
+    if not isinstance(raw, list) or not all(isinstance(t, dict) for t in raw):
+        problems.append(f"{where}: 'webhooks' must be tables: [[webhooks]] with url and secret")
+        return ()
+    hooks = []
+    for number, table in enumerate(raw, start=1):
+        hook = _webhook(table, f"{where}: webhooks #{number}", problems)
+        if hook is not None:
+            hooks.append(hook)
+    return tuple(hooks)
+
+
+def _webhook(table: dict, at: str, problems: list[str]) -> Webhook | None:
+    found = len(problems)
+    for key in sorted(set(table) - set(WEBHOOK_KEYS)):
+        problems.append(f"{at}: unknown setting '{key}' (known: {', '.join(WEBHOOK_KEYS)})")
+    if "url" not in table:
+        problems.append(f"{at}: 'url' is missing (like \"https://status.example.com/baton\")")
+    url = _http_url(table, "url", at, problems)
+    secret = table.get("secret", "")
+    if not isinstance(secret, str) or len(secret.strip()) < 16:
+        # Not echoed: it is a secret, even when it is a poor one.
+        problems.append(
+            f"{at}: 'secret' is missing or too short: give at least 16 characters that the "
+            "receiver also knows (it signs every delivery)"
+        )
+    events = _webhook_events(table.get("events", [ALL_EVENTS]), at, problems)
+    if len(problems) > found:
+        return None
+    return Webhook(url=url, secret=secret.strip(), events=events)
+
+
+def _webhook_events(raw: object, at: str, problems: list[str]) -> frozenset[WebhookEvent]:
+    names = ", ".join(WebhookEvent)
+    if not isinstance(raw, list) or not raw or not all(isinstance(e, str) for e in raw):
+        problems.append(f"{at}: 'events' must be a list of event names, or [\"*\"] ({names})")
+        return frozenset()
+    if ALL_EVENTS in raw:
+        return frozenset(WebhookEvent)
+    known = set(WebhookEvent)
+    for name in raw:
+        if name not in known:
+            problems.append(f"{at}: unknown event '{name}' (known: {names}, or \"*\" for all)")
+    return frozenset(WebhookEvent(name) for name in raw if name in known)
 
 
 def _resolver_groups(

@@ -80,6 +80,7 @@ class EventKind(StrEnum):
     PAGE_RESOLVED = "page_resolved"  # ... and knows it is resolved
     PAGE_REFUSED = "page_refused"  # the pager refused it for good: the owner is told
     PAGE_ACKNOWLEDGED = "page_acknowledged"  # someone on call acknowledged it (a webhook)
+    WEBHOOK_REFUSED = "webhook_refused"  # a configured webhook did not take an event: given up
 
 
 class OutboxKind(StrEnum):
@@ -119,6 +120,8 @@ class OutboxKind(StrEnum):
     CHANNEL_OUTCOME = "channel_outcome"  # resolved, closed, stood down: said in the channel
     CHANNEL_ARCHIVE = "channel_archive"
     CHANNEL_REFUSED_LINE = "channel_refused_line"  # to the owner, in the card's thread
+    WEBHOOK = "webhook"  # one event, signed, to one configured webhook (handover/webhooks.py)
+    WEBHOOK_REFUSED_LINE = "webhook_refused_line"  # in the thread, once per webhook and incident
 
 
 class Target(StrEnum):
@@ -131,6 +134,7 @@ class Target(StrEnum):
     CHANNEL = "channel"  # a configured channel named in the row's params
     PAGER = "pager"  # PagerDuty or Opsgenie, named in the row's params
     INCIDENT_CHANNEL = "incident_channel"  # the incident's own channel, once it is made
+    WEBHOOK = "webhook"  # a receiver of `[[webhooks]]` in BATON_CONFIG, named in the params
 
 
 class OutboxStatus(StrEnum):
@@ -172,3 +176,17 @@ class Pager(StrEnum):
 class PageAction(StrEnum):
     TRIGGER = "trigger"
     RESOLVE = "resolve"
+
+
+class WebhookEvent(StrEnum):
+    """The public names of what a webhook receives (README, "Webhooks"): a contract with the
+    receivers, so never renamed."""
+
+    HANDED_OVER = "incident.handed_over"
+    ACCEPTED = "incident.accepted"
+    ENGAGED = "incident.engaged"
+    NOTICE_PUBLISHED = "notice.published"
+    PRIORITY_CHANGED = "incident.priority_changed"
+    RESOLVED = "incident.resolved"
+    CLOSED = "incident.closed"
+    EXCEPTION_REPORT = "incident.exception_report"

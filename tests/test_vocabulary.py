@@ -28,6 +28,7 @@ RENDERED_ELSEWHERE = {
     OutboxKind.NOTICE_REPUBLISH,
     OutboxKind.REVIEW,  # a file: the Markdown review (bot/review.py)
     OutboxKind.PAGE,  # not Slack's: the pager's request (bot/pagers/events.py)
+    OutboxKind.WEBHOOK,  # not Slack's: a signed JSON POST (bot/webhooks.py)
     # The incident channel's steps: Slack calls, not words (bot/slack/incident_channel.py).
     OutboxKind.CHANNEL_CREATE,
     OutboxKind.CHANNEL_INVITE,

@@ -1,5 +1,6 @@
-"""One JSON POST to a pager, and what its answer means for the outbox: done, try again later
-(rate limits, the pager's own errors, the network), or refused for good."""
+"""One JSON POST to a pager (or a webhook, bot/webhooks.py), and what its answer means for
+the outbox: done, try again later (rate limits, the receiver's own errors, the network), or
+refused for good."""
 
 from __future__ import annotations
 
@@ -12,8 +13,9 @@ TIMEOUT = 10  # seconds: the outbox tries again later rather than wait long
 
 
 @dataclass
-class PagerRefused(Exception):
-    """The pager did not take the request. `retryable` when trying again may work."""
+class ReceiverRefused(Exception):
+    """The receiver (a pager, a webhook) did not take the request. `retryable` when trying
+    again may work."""
 
     error: str
     retryable: bool
@@ -24,10 +26,15 @@ class PagerRefused(Exception):
 
 
 def post_json(url: str, body: dict, headers: dict[str, str] | None = None) -> dict:
-    """POST `body`; the answer's JSON on a 2xx, PagerRefused otherwise."""
+    """POST `body`; the answer's JSON on a 2xx, ReceiverRefused otherwise."""
+    return post_raw(url, json.dumps(body).encode(), headers)
+
+
+def post_raw(url: str, data: bytes, headers: dict[str, str] | None = None) -> dict:
+    """POST these exact bytes as JSON (a signature covers them); as `post_json` answers."""
     request = urllib.request.Request(
         url,
-        data=json.dumps(body).encode(),
+        data=data,
         headers={"Content-Type": "application/json", "User-Agent": "Baton", **(headers or {})},
         method="POST",
     )
@@ -38,14 +45,14 @@ def post_json(url: str, body: dict, headers: dict[str, str] | None = None) -> di
         raise _refusal(exc) from None
     except (urllib.error.URLError, TimeoutError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
-        raise PagerRefused(f"unreachable ({type(reason).__name__})", retryable=True) from None
+        raise ReceiverRefused(f"unreachable ({type(reason).__name__})", retryable=True) from None
     try:
         return json.loads(raw) if raw else {}
     except ValueError:
         return {}
 
 
-def _refusal(exc: urllib.error.HTTPError) -> PagerRefused:
+def _refusal(exc: urllib.error.HTTPError) -> ReceiverRefused:
     status = exc.code
     try:
         data = json.loads(exc.read() or b"{}")
@@ -58,7 +65,7 @@ def _refusal(exc: urllib.error.HTTPError) -> PagerRefused:
         detail += ": " + "; ".join(str(e) for e in errors)
     after = exc.headers.get("Retry-After") if exc.headers else None
     retryable = status == 429 or status >= 500
-    return PagerRefused(
+    return ReceiverRefused(
         f"{status} {detail}".strip()[:200],
         retryable=retryable,
         retry_after=int(after) if after and after.isdigit() else None,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.pagers.events import opsgenie_alert, pagerduty_event
-from bot.pagers.http import PagerRefused, post_json
+from bot.pagers.http import ReceiverRefused, post_json
 from handover.models import Incident, Outbox
 from handover.ownership.paging import Page
 from handover.settings import Settings
@@ -18,7 +18,7 @@ class Pagers:
         page = Page.from_json(row.params)
         group = self.settings.org.groups.get(page.group)
         if group is None:  # taken out of BATON_CONFIG since it was queued
-            raise PagerRefused(f"{page.group} is no longer configured", retryable=False)
+            raise ReceiverRefused(f"{page.group} is no longer configured", retryable=False)
         if page.pager == Pager.PAGERDUTY:
             event = pagerduty_event(page, incident, group, self.settings, link)
             post_json(self.settings.pagerduty_events_url, event)
@@ -27,7 +27,7 @@ class Pagers:
         headers = {"Authorization": f"GenieKey {self.settings.opsgenie_api_key}"}
         try:
             post_json(self.settings.opsgenie_api_url + path, body, headers)
-        except PagerRefused as exc:
+        except ReceiverRefused as exc:
             # Closing an alert Opsgenie no longer has (closed by hand, or expired) is done.
             if not (page.action == PageAction.RESOLVE and exc.error.startswith("404")):
                 raise

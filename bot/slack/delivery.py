@@ -15,7 +15,7 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.metrics import Metrics
-from bot.pagers.http import PagerRefused
+from bot.pagers.http import ReceiverRefused
 from bot.pagers.sender import Pagers
 from bot.review import review_markdown
 from bot.slack import outbox_text
@@ -24,6 +24,7 @@ from bot.slack.incident_channel import ChannelSender
 from bot.slack.mrkdwn import MESSAGE_TEXT_LIMIT, SLACK, truncate
 from bot.slack.ownership import card
 from bot.slack.sending import NotReady, Undeliverable, retryable, slack_error
+from bot.webhooks import Webhooks
 from handover.comms.notices import Notices
 from handover.models import Incident, Outbox
 from handover.ownership.paging import Paging
@@ -59,6 +60,7 @@ class Deliverer:
         self.reach = Reach(db, settings)
         self.paging = Paging(db, settings)
         self.pagers = Pagers(settings)
+        self.webhooks = Webhooks(settings)
         self.client = client
         self.settings = settings
         self.metrics = metrics or Metrics()
@@ -138,8 +140,8 @@ class Deliverer:
         except Undeliverable as exc:
             self._give_up(row, exc.error)
             return
-        except PagerRefused as exc:
-            log.warning("the pager refused outbox row %s (%s): %s", row.id, row.what, exc.error)
+        except ReceiverRefused as exc:
+            log.warning("the receiver refused outbox row %s (%s): %s", row.id, row.what, exc.error)
             if exc.retryable:
                 wait = timedelta(seconds=exc.retry_after) if exc.retry_after else None
                 self._retry(row, exc.error, wait)
@@ -187,6 +189,9 @@ class Deliverer:
             return self._send_card(row, incident)
         if row.what == OutboxKind.REVIEW:
             return self._upload_review(row, incident)
+        if row.target == Target.WEBHOOK:
+            self.webhooks.send(row, self.permalink(incident) if incident.card_ts else "")
+            return None
         if row.target == Target.PAGER:
             # The card's link for the responder, when the card is there (it is, once accepted).
             link = self.permalink(incident) if incident.card_ts else ""

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from slack_sdk.models.blocks import ActionsBlock, SectionBlock
 
@@ -60,6 +61,7 @@ from handover.intents import (
     ResolvedDm,
     StoodDownDm,
     UpdateReminder,
+    WebhookRefusedLine,
     intent_of,
 )
 from handover.models import Incident
@@ -424,6 +426,21 @@ def _channel_refused_line(i: Incident, p: ChannelRefusedLine) -> str:
     )
 
 
+def _webhook_refused_line(i: Incident, p: WebhookRefusedLine) -> str:
+    who = f"{mention(p.user)} " if p.user else ""
+    return (
+        f":warning: {who}The webhook {escape(_host(p.url))} did not get `{p.event}` of "
+        f"{i.reference} ({escape(p.error)}), and Baton gave up on it. Whatever it feeds (a "
+        "status page, another tool) may be behind; `baton outbox` lists what it missed. "
+        "Said once: later events are still sent to it."
+    )
+
+
+def _host(url: str) -> str:
+    """A webhook by its host: enough to know which one, without a path that may hold a token."""
+    return urlsplit(url).netloc or "?"
+
+
 def _plain(render: Callable[[Incident, Any], str]) -> Callable[[Incident, Any, Context], str]:
     return lambda incident, intent, ctx: render(incident, intent)
 
@@ -450,6 +467,7 @@ MESSAGES: dict[OutboxKind, Callable[[Incident, Any, Context], str]] = {
     OutboxKind.NOTICE_UNDELIVERED_LINE: _plain(_notice_undelivered_line),
     OutboxKind.CHANNEL_OUTCOME: _plain(_channel_outcome),
     OutboxKind.CHANNEL_REFUSED_LINE: _plain(_channel_refused_line),
+    OutboxKind.WEBHOOK_REFUSED_LINE: _plain(_webhook_refused_line),
 }
 # The pagers by the names people know them by.
 PAGER_NAMES = {Pager.PAGERDUTY: "PagerDuty", Pager.OPSGENIE: "Opsgenie"}

@@ -4,6 +4,7 @@ failing, or left mid-send), and `baton outbox retry` once the cause is fixed."""
 from __future__ import annotations
 
 import sys
+from urllib.parse import urlsplit
 
 import click
 
@@ -38,12 +39,19 @@ def _to_whom(row: Outbox, incident: Incident | None) -> str:
     if row.target == Target.INCIDENT_CHANNEL:
         made = incident.incident_channel if incident else None
         return f"{made} (the incident channel)" if made else "the incident channel, not made yet"
+    if row.target == Target.WEBHOOK:
+        # Its host only: a path may hold a token, and the secret is never in a row.
+        host = urlsplit(str(row.params.get("url", ""))).netloc or "?"
+        return f"the webhook at {host} ({row.params.get('type', '?')})"
     if row.target == Target.PAGER:
         return f"{row.params.get('group', '?')} ({row.params.get('pager', '?')})"
     return "the stakeholders' channel"
 
 
 def _why(row: Outbox, incident: Incident | None) -> str:
+    if row.target in (Target.WEBHOOK, Target.PAGER):
+        # Not Slack's error: the receiver's HTTP status (and what it said), as it came.
+        return row.error or "unknown"
     if row.status == OutboxStatus.HELD and row.target == Target.INCIDENT_CHANNEL:
         return "waits for the incident channel, which Slack refused to make"
     if row.status == OutboxStatus.HELD:

@@ -10,6 +10,7 @@ from typing import Any, ClassVar
 
 from sqlalchemy.orm import Session
 
+from handover import webhooks
 from handover.models import Event, Incident
 from handover.payload import Payload
 from handover.store import outbox
@@ -262,6 +263,16 @@ class PageAcknowledged(Detail):
     acknowledged_at: str
 
 
+@dataclass(frozen=True, kw_only=True)
+class WebhookRefused(Detail):
+    """A webhook did not take an event: refused for good, or failing past `retry_for`."""
+
+    kind = EventKind.WEBHOOK_REFUSED
+    url: str
+    event: str  # WebhookEvent
+    error: str
+
+
 _KINDS: tuple[type[Detail], ...] = (
     HandedOver,
     Accepted,
@@ -288,6 +299,7 @@ _KINDS: tuple[type[Detail], ...] = (
     Paged,
     PageRefused,
     PageAcknowledged,
+    WebhookRefused,
 )
 DETAILS: dict[EventKind, type[Detail]] = {cls.kind: cls for cls in _KINDS} | {
     EventKind.PHASE_MISSED: PhaseVerdict,  # one detail, two kinds: met or missed
@@ -309,12 +321,16 @@ def record_event(
     card: bool = True,
 ) -> Event:
     """The one way an event is written: the row on the timeline, with a line in the card's
-    thread when its kind is said there, and (unless `card` is False) the card refreshed."""
+    thread when its kind is said there, (unless `card` is False) the card refreshed, and a
+    delivery to each webhook that wants it (handover/webhooks.py)."""
     kind, data, thread = detail.event_kind, detail.to_json(), detail.in_thread
     event = Event(incident_id=incident.id, at=now, actor=actor, kind=kind, detail=data)
     s.add(event)
-    if thread or card:
+    announced = kind in webhooks.PUBLIC and bool(webhooks.receivers(s))
+    if thread or card or announced:
         s.flush()  # the event's id keys its messages
+    if announced:
+        webhooks.announce_event(s, incident, event)
     if thread:
         params = {**data, "actor": actor, "at": to_iso(now)}
         say_in_thread(s, incident, f"event:{event.id}", kind, params, now)

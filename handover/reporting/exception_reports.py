@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from handover import webhooks
 from handover.checklist.definition import FIELDS
 from handover.checklist.quality import Quality, assess
 from handover.intents import ExceptionReportMessage
@@ -16,7 +17,7 @@ from handover.models import ExceptionReport, Incident, Reask
 from handover.settings import Settings
 from handover.store import outbox
 from handover.times import parse_time
-from handover.vocabulary import OutboxKind, Target
+from handover.vocabulary import OutboxKind, Target, WebhookEvent
 
 
 def needs_exception_report(quality: Quality) -> bool:
@@ -91,4 +92,7 @@ def file_exception_report(
             params=message.to_json(),
             now=now,
         )
+    # One report per incident (filed on closure), so its id needs no row id of its own.
+    evt_id = webhooks.event_id(incident, "exception_report")
+    webhooks.announce(s, incident, WebhookEvent.EXCEPTION_REPORT, evt_id, now, content)
     return report

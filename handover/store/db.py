@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 from alembic import command
 from alembic.config import Config
@@ -97,6 +97,9 @@ class Database:
         # Called with a unit of work's `info` once it is committed: new deadlines to schedule,
         # outbox rows to deliver. Only after commit, so nobody acts on a rolled-back change.
         self.after_commit: list[Callable[[dict], None]] = []
+        # What every unit of work may read in its `info` without being handed it: the
+        # configured webhooks, which `record_event` queues an event for (handover/webhooks.py).
+        self.context: dict[str, Any] = {}
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -105,6 +108,7 @@ class Database:
         refused attempt, on the timeline), then goes on to the service's edge."""
         answered: Answered | None = None
         with self._sessions() as s:
+            s.info.update(self.context)
             with self._one_writer, s.begin():
                 try:
                     yield s

@@ -10,8 +10,8 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, exists, func, or_, select, update
+from sqlalchemy.orm import Session, aliased
 
 from handover.models import Event, Notice, Outbox
 from handover.store.db import changed
@@ -55,7 +55,8 @@ def enqueue(
 
 
 def due(s: Session, now: datetime, limit: int = 50) -> list[Outbox]:
-    """Rows ready to send, oldest first: pending ones, and ones whose sender died mid-send."""
+    """Rows ready to send, oldest first: pending ones, and ones whose sender died mid-send.
+    A webhook's delivery waits for the earlier ones of its incident to the same webhook."""
     return list(
         s.scalars(
             select(Outbox)
@@ -63,11 +64,27 @@ def due(s: Session, now: datetime, limit: int = 50) -> list[Outbox]:
                 or_(
                     (Outbox.status == OutboxStatus.PENDING) & (Outbox.next_attempt_at <= now),
                     (Outbox.status == OutboxStatus.SENDING) & (Outbox.lease_until < now),
-                )
+                ),
+                ~_webhook_waits(),
             )
             .order_by(Outbox.id)
             .limit(limit)
         )
+    )
+
+
+def _webhook_waits() -> ColumnElement[bool]:
+    """Is the row a webhook delivery with an earlier one for the same incident and webhook
+    still to go (pending, or being sent)? Receivers get an incident's events in order: a
+    retried event holds back the next; one given up (failed) lets the next go. Decided here,
+    in the query, so that a waiting row costs nothing and never takes a place in `limit`."""
+    earlier = aliased(Outbox)
+    return (Outbox.target == Target.WEBHOOK) & exists().where(
+        earlier.target == Target.WEBHOOK,
+        earlier.incident_id == Outbox.incident_id,
+        earlier.id < Outbox.id,
+        earlier.params["webhook"].as_string() == Outbox.params["webhook"].as_string(),
+        earlier.status.in_((OutboxStatus.PENDING, OutboxStatus.SENDING)),
     )
 
 

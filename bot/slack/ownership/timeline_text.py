@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 from bot.slack.mrkdwn import escape, slack_time
 from handover.checklist.definition import in_sentence
@@ -21,6 +22,7 @@ from handover.clock.timeline import (
     StoodDown,
     TimelineEntry,
     TrgsEngaged,
+    WebhookRefused,
 )
 from handover.comms.templates import STATES
 from handover.models import Incident
@@ -56,6 +58,7 @@ EVENT_WORDS: dict[EventKind, str] = {
     EventKind.PAGE_RESOLVED: "resolved the page of",
     EventKind.PAGE_REFUSED: "could not page",
     EventKind.PAGE_ACKNOWLEDGED: "page acknowledged by",
+    EventKind.WEBHOOK_REFUSED: "gave up on a webhook",
 }
 
 
@@ -114,6 +117,9 @@ def event_words(
             words += f" (`{detail.error}`)"
     elif isinstance(detail, PageAcknowledged):
         words += f" {esc(detail.by)}: {esc(detail.group)} ({detail.pager})"
+    elif isinstance(detail, WebhookRefused):
+        host = urlsplit(detail.url).netloc or "?"
+        words += f" {esc(host)}: {detail.event} (`{esc(detail.error)}`)"
     elif isinstance(detail, CardLate):
         words += f" by {humanize(timedelta(seconds=detail.late_by_s))}"
     return words
