@@ -120,8 +120,6 @@ def database_password(url: str) -> list[str]:
 
 def safe_url(url: str) -> str:
     """The database URL without its password, for messages and logs."""
-    from sqlalchemy.engine import make_url
-
     try:
         return make_url(url).render_as_string(hide_password=True)
     except Exception:

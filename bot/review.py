@@ -17,7 +17,7 @@ from handover.settings import OrgConfig, Settings
 from handover.times import humanize, plain_time
 from handover.vocabulary import IncidentStatus
 
-_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+!|])")
+_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+!|~&])")
 
 
 def md_escape(text: str) -> str:

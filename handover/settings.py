@@ -496,14 +496,14 @@ def _resolver_groups(
         if usergroup and not USER_GROUP_ID.match(usergroup):
             problems.append(f"{at}: usergroup '{usergroup}' is not a user group ID (S…)")
         key = str(table.get("pagerduty_routing_key", ""))
-        if key and not ROUTING_KEY.match(key):
+        if key and not ROUTING_KEY.fullmatch(key):
             # Not echoed: it is a secret.
             problems.append(
                 f"{at}: pagerduty_routing_key is not a PagerDuty integration key (32 letters "
                 "and digits, from the service's Events API v2 integration)"
             )
         team = str(table.get("opsgenie_team", ""))
-        if team and not OPSGENIE_TEAM.match(team):
+        if team and not OPSGENIE_TEAM.fullmatch(team):
             problems.append(f"{at}: opsgenie_team '{team}' is not an Opsgenie team name")
         groups[name.strip()] = ResolverGroup(name.strip(), usergroup, key, team)
     return names, groups
@@ -617,7 +617,7 @@ def load_settings(*, require_slack: bool = False, env_file: str | None = ".env")
         port = 3000
 
     host = env.baton_host.strip()
-    if not HOST.match(host):
+    if not HOST.fullmatch(host):
         problems.append(
             f"BATON_HOST '{env.baton_host}' is not an address to listen on (like 127.0.0.1, "
             "0.0.0.0 for every interface, or :: for IPv6)"
@@ -644,6 +644,12 @@ def load_settings(*, require_slack: bool = False, env_file: str | None = ".env")
     ):
         if not url.startswith(("http://", "https://")):
             problems.append(f"{name} '{url}' is not an http(s) URL")
+    for name, value in (
+        ("OPSGENIE_API_KEY", env.opsgenie_api_key.strip()),
+        ("PAGERDUTY_WEBHOOK_SECRET", env.pagerduty_webhook_secret.strip()),
+    ):
+        if value and len(value) < SIGNING_SECRET_MIN:  # not echoed: it is a secret
+            problems.append(f"{name} is {len(value)} characters long: too short to be one")
     alerted = sorted(name for name, g in org.groups.items() if g.opsgenie_team)
     if alerted and not env.opsgenie_api_key:
         problems.append(
@@ -673,6 +679,6 @@ def load_settings(*, require_slack: bool = False, env_file: str | None = ".env")
         host=host,
         pagerduty_events_url=env.pagerduty_events_url,
         opsgenie_api_url=env.opsgenie_api_url.rstrip("/"),
-        opsgenie_api_key=env.opsgenie_api_key,
-        pagerduty_webhook_secret=env.pagerduty_webhook_secret,
+        opsgenie_api_key=env.opsgenie_api_key.strip(),
+        pagerduty_webhook_secret=env.pagerduty_webhook_secret.strip(),
     )

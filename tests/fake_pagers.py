@@ -50,7 +50,8 @@ class FakePagers:
     slow: float = 0
     received: list[str] = field(default_factory=list)
     _failures: dict[str, list[Failure]] = field(default_factory=dict)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
+    # Re-entrant: a request is answered and recorded under it, in one step.
+    _lock: threading.RLock = field(default_factory=threading.RLock)
 
     def start(self) -> None:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -170,17 +171,15 @@ class FakePagers:
                 if "identifierType=alias" not in url.query and path.endswith("/close"):
                     path += "#by-id"  # without it Opsgenie reads the alias as an alert id
                 headers = {k.lower(): v for k, v in self.headers.items()}
-                if not isinstance(body, dict):
-                    status, answer, extra = 400, {"message": "invalid JSON"}, {}
-                elif path != ENQUEUE and not path.startswith(ALERTS):
-                    status, answer, extra = 404, {"message": "not found"}, {}
-                else:
-                    status, answer, extra = fake._answer(path, body, headers)
-                fake.requests.append(
-                    Request(
-                        path, body if isinstance(body, dict) else {}, headers, status, time.time()
-                    )
-                )
+                with fake._lock:  # what an answer changed, and its record, seen together
+                    if not isinstance(body, dict):
+                        status, answer, extra = 400, {"message": "invalid JSON"}, {}
+                    elif path != ENQUEUE and not path.startswith(ALERTS):
+                        status, answer, extra = 404, {"message": "not found"}, {}
+                    else:
+                        status, answer, extra = fake._answer(path, body, headers)
+                    kept = body if isinstance(body, dict) else {}
+                    fake.requests.append(Request(path, kept, headers, status, time.time()))
                 data = json.dumps(answer).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")

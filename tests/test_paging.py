@@ -338,3 +338,25 @@ def test_routing_keys_and_the_opsgenie_key_are_kept_out_of_logs(
     said = capsys.readouterr().err
     assert "sent [redacted] with [redacted], [redacted]" in said
     assert NETWORK_KEY not in repr(settings) and pagers.opsgenie_key not in repr(settings)
+
+
+@pytest.mark.usefixtures("paging")
+def test_a_resolve_waits_for_its_trigger_still_backing_off(baton, pagers):
+    pagers.fail("pagerduty", Failure(429, retry_after=3))
+    card = engage(baton, ["Network"])
+    card = latest_card(baton, "initial comms sent (")
+    view = open_modal(baton, MIM, card, "incident_resolve")
+    submit_modal(baton, MIM, view, {})  # resolved while the trigger waits out the 429
+    wait_until(lambda: "resolved" in pagers.pagerduty_alerts.values(), timeout=15)
+    actions = [r.body["event_action"] for r in pagers.to("pagerduty") if r.status == 202]
+    assert actions == ["trigger", "resolve"]
+
+
+@pytest.mark.usefixtures("paging")
+def test_standing_down_resolves_the_pages(baton, pagers):
+    card = engage(baton, ["Network"])
+    thread(baton, card, "*Network* paged through PagerDuty")
+    card = latest_card(baton, "initial comms sent (")
+    view = open_modal(baton, MIM, card, "incident_stand_down")
+    submit_modal(baton, MIM, view, {"reason": "One user's laptop, not a major incident"})
+    wait_until(lambda: set(pagers.pagerduty_alerts.values()) == {"resolved"})

@@ -113,7 +113,11 @@ def test_baton_review_prints_and_writes_it(env, db_url, tmp_path):
     assert out.read_text(encoding="utf-8") == printed.stdout
     missing = baton_cli("review", "MI-1999-0042", env=environment, cwd=tmp_path)
     assert missing.returncode == 2 and missing.stdout == ""
-    assert missing.stderr.strip() == "baton: no incident MI-1999-0042 in sqlite database"
+    assert missing.stderr.strip() == f"baton: no incident MI-1999-0042 in the database at {db_url}"
+    # Pointed at a database that is not Baton's, it says so (and migrates nothing there).
+    empty = {"DATABASE_URL": f"sqlite:///{tmp_path}/other.db"}
+    elsewhere = baton_cli("review", reference, env=empty, cwd=tmp_path)
+    assert elsewhere.returncode == 2 and "cannot read incidents from sqlite:///" in elsewhere.stderr
 
 
 def close(baton) -> dict:
@@ -150,6 +154,9 @@ def test_without_files_the_review_is_posted_as_text(baton):
             a.get("thread_ts") == card["ts"] and "Post-incident review draft" in a["text"]
         ),
     )[0]
-    assert "# Post-incident review: MI-" in posted.args["text"]
+    text = posted.args["text"]
+    assert "# Post-incident review: MI-" in text and len(text) <= 3000
+    assert text.count("```") == 2 and text.endswith("-0001`.")  # the fence closes, then where
+    # to read it whole
     assert baton.fake.files == {}
     assert card_message(baton.fake)  # the card is still there, closed

@@ -4,6 +4,7 @@ refused for good."""
 
 from __future__ import annotations
 
+import http.client
 import json
 import urllib.error
 import urllib.request
@@ -20,6 +21,7 @@ class ReceiverRefused(Exception):
     error: str
     retryable: bool
     retry_after: int | None = None
+    status: int | None = None  # the receiver's HTTP status, when it answered
 
     def __str__(self) -> str:
         return self.error
@@ -43,9 +45,14 @@ def post_raw(url: str, data: bytes, headers: dict[str, str] | None = None) -> di
             raw = answer.read()
     except urllib.error.HTTPError as exc:
         raise _refusal(exc) from None
-    except (urllib.error.URLError, TimeoutError, OSError) as exc:
+    except (urllib.error.URLError, TimeoutError, OSError, http.client.HTTPException) as exc:
+        # The network, or an answer cut short (BadStatusLine, IncompleteRead): the receiver
+        # may or may not have it; trying again is safe (dedup keys, event ids).
         reason = getattr(exc, "reason", exc)
         raise ReceiverRefused(f"unreachable ({type(reason).__name__})", retryable=True) from None
+    except ValueError:
+        # A header urllib will not send (a key with a newline in it): named, never shown.
+        raise ReceiverRefused("the request could not be built (check the keys)", False) from None
     try:
         return json.loads(raw) if raw else {}
     except ValueError:
@@ -69,4 +76,5 @@ def _refusal(exc: urllib.error.HTTPError) -> ReceiverRefused:
         f"{status} {detail}".strip()[:200],
         retryable=retryable,
         retry_after=int(after) if after and after.isdigit() else None,
+        status=status,
     )

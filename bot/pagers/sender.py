@@ -29,5 +29,5 @@ class Pagers:
             post_json(self.settings.opsgenie_api_url + path, body, headers)
         except ReceiverRefused as exc:
             # Closing an alert Opsgenie no longer has (closed by hand, or expired) is done.
-            if not (page.action == PageAction.RESOLVE and exc.error.startswith("404")):
+            if not (page.action == PageAction.RESOLVE and exc.status == 404):
                 raise

@@ -43,7 +43,10 @@ def answer(secret: str, paging: Paging, environ: dict) -> HTTPStatus:
     """What a delivery gets: 200 once taken (PagerDuty stops sending it), 401 unsigned."""
     if environ.get("REQUEST_METHOD") != "POST":
         return HTTPStatus.METHOD_NOT_ALLOWED
-    length = int(environ.get("CONTENT_LENGTH") or 0)
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return HTTPStatus.BAD_REQUEST
     if length > MAX_BODY:
         return HTTPStatus.REQUEST_ENTITY_TOO_LARGE
     body = environ["wsgi.input"].read(length) if length else b""

@@ -21,7 +21,7 @@ from bot.review import review_markdown
 from bot.slack import outbox_text
 from bot.slack.comms import views
 from bot.slack.incident_channel import ChannelSender
-from bot.slack.mrkdwn import MESSAGE_TEXT_LIMIT, SLACK, truncate
+from bot.slack.mrkdwn import MESSAGE_TEXT_LIMIT, SLACK
 from bot.slack.ownership import card
 from bot.slack.sending import NotReady, Undeliverable, retryable, slack_error
 from bot.webhooks import Webhooks
@@ -193,6 +193,8 @@ class Deliverer:
             self.webhooks.send(row, self.permalink(incident) if incident.card_ts else "")
             return None
         if row.target == Target.PAGER:
+            if self.paging.waits(row):
+                raise NotReady  # its trigger first
             # The card's link for the responder, when the card is there (it is, once accepted).
             link = self.permalink(incident) if incident.card_ts else ""
             self.pagers.send(row, incident, link)
@@ -241,6 +243,10 @@ class Deliverer:
             log.info(
                 "no permalink for the card of %s: %s", incident.reference, exc.response.get("error")
             )
+            return ""
+        except (urllib.error.URLError, OSError) as exc:
+            # Slack away must not hold a page or a webhook back: it goes without the link.
+            log.info("no permalink for the card of %s: %s", incident.reference, exc)
             return ""
         return str(response.get("permalink") or "")
 
@@ -309,7 +315,7 @@ class Deliverer:
             f"cause and the follow-up actions, then share it (also `baton review "
             f"{incident.reference}`)."
         )
-        if row.attempts and self._file_in_thread(incident, name):
+        if row.attempts and self._file_in_thread(row, incident, name):
             return None  # uploaded before a crash: once is enough
         try:
             self.client.files_upload_v2(
@@ -328,19 +334,37 @@ class Deliverer:
                 incident.reference,
                 exc.response.get("error"),
             )
-            as_text = truncate(f"{comment}\n```\n{text}```", MESSAGE_TEXT_LIMIT)
+            whole = f"The whole review: `baton review {incident.reference}`."
+            room = MESSAGE_TEXT_LIMIT - len(comment) - len(whole) - 20
+            shown = text if len(text) <= room else text[:room].rsplit("\n", 1)[0] + "\n…"
+            as_text = f"{comment}\n```\n{shown}\n```\n{whole}"
             return self.post_once(row, incident.mim_channel, incident.card_ts, text=as_text)
         return None
 
-    def _file_in_thread(self, incident: Incident, name: str) -> bool:
-        replies = self.client.conversations_replies(
-            channel=incident.mim_channel, ts=incident.card_ts, limit=200
-        )
-        return any(
-            f.get("name") == name
-            for m in replies.get("messages") or []
-            for f in m.get("files") or []
-        )
+    def _file_in_thread(self, row: Outbox, incident: Incident, name: str) -> bool:
+        """Did an earlier attempt upload it? Looked for since the row was queued, page by page
+        (the review comes last in what may be a long thread)."""
+        oldest, cursor = str(row.created_at.timestamp() - 60), None
+        for _ in range(LOOKUP_PAGES):
+            try:
+                replies = self.client.conversations_replies(
+                    channel=incident.mim_channel,
+                    ts=incident.card_ts,
+                    oldest=oldest,
+                    limit=200,
+                    cursor=cursor,
+                )
+            except SlackApiError as exc:
+                if slack_error(exc) in UNREADABLE:  # cannot look: upload rather than lose it
+                    return False
+                raise
+            messages = replies.get("messages") or []
+            if any(f.get("name") == name for m in messages for f in m.get("files") or []):
+                return True
+            cursor = (replies.get("response_metadata") or {}).get("next_cursor")
+            if not cursor:
+                return False
+        return False
 
     def _send_draft(self, row: Outbox, incident: Incident) -> str | None:
         """A notice's draft in the card's thread: posted once, then updated as it changes."""

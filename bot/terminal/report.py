@@ -27,7 +27,8 @@ UNITS = {"h": "hours", "d": "days", "w": "weeks"}
 PROGRESS_FROM = 500
 
 
-def _fail(*problems: str) -> NoReturn:
+def fail(*problems: str) -> NoReturn:
+    """One line per problem on stderr, exit 2: the command line's way to refuse."""
     for problem in problems:
         click.echo(f"baton: {problem}", err=True)
     sys.exit(2)
@@ -98,7 +99,7 @@ def _write(path: str, text: str, what: str) -> None:
     try:
         Path(path).expanduser().write_text(text, encoding="utf-8")
     except OSError as exc:
-        _fail(f"cannot write {path}: {exc.strerror}")
+        fail(f"cannot write {path}: {exc.strerror}")
     click.echo(f"baton: {what} written to {path}", err=True)
 
 
@@ -149,20 +150,20 @@ def report(
     try:
         settings = load_settings(require_slack=False)
     except ConfigError as exc:
-        _fail(*exc.problems)
+        fail(*exc.problems)
     now = utcnow()
     try:
         period = period_of(since, first, last, now)
     except ValueError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     for path in (html_to, None if csv_to == "-" else csv_to):
         if path and (problem := _unwritable(path)):
-            _fail(problem)
+            fail(problem)
 
     try:
         migrate(settings.database_url)
     except Exception as exc:  # unreachable or refusing database: one line, no traceback
-        _fail(f"cannot open the database: {_one_line(exc)}")
+        fail(f"cannot open the database: {_one_line(exc)}")
     db = Database(settings.database_url)
     try:
         result = build_report(
@@ -174,7 +175,7 @@ def report(
             include_drills=include_drills,
         )
     except SQLAlchemyError as exc:
-        _fail(f"cannot read the database: {_one_line(exc)}")
+        fail(f"cannot read the database: {_one_line(exc)}")
     finally:
         db.dispose()
 

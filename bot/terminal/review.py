@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 
+from bot.logs import safe_url
+from bot.terminal.report import fail
 from handover.models import Incident
 from handover.reporting.review import gather
 from handover.settings import ConfigError, load_settings
-from handover.store.db import Database, migrate
-
-
-def _fail(*problems: str) -> None:
-    for problem in problems:
-        click.echo(f"baton: {problem}", err=True)
-    sys.exit(2)
+from handover.store.db import Database
 
 
 @click.command()
@@ -37,23 +33,24 @@ def review(reference: str, output: Path | None) -> None:
     try:
         settings = load_settings(require_slack=False)
     except ConfigError as exc:
-        _fail(*exc.problems)
-        return
-    migrate(settings.database_url)
+        fail(*exc.problems)
+    wanted = reference.strip().upper()
     db = Database(settings.database_url)
-    with db.session() as s:
-        wanted = reference.strip().upper()
-        incident = s.scalars(select(Incident).where(Incident.reference == wanted)).first()
-        if incident is None:
-            _fail(f"no incident {wanted} in {settings.database_url.split('://')[0]} database")
-            return
-        text = review_markdown(gather(s, incident, settings.initial_phase), settings)
-    db.dispose()
+    try:
+        with db.session() as s:
+            incident = s.scalars(select(Incident).where(Incident.reference == wanted)).first()
+            if incident is None:
+                fail(f"no incident {wanted} in the database at {safe_url(settings.database_url)}")
+            text = review_markdown(gather(s, incident, settings.initial_phase), settings)
+    except SQLAlchemyError as exc:  # not Baton's database, or none there (it is not made here)
+        fail(f"cannot read incidents from {safe_url(settings.database_url)}: {type(exc).__name__}")
+    finally:
+        db.dispose()
     if output is None:
         click.echo(text, nl=False)
         return
     try:
         output.write_text(text, encoding="utf-8")
     except OSError as exc:
-        _fail(f"cannot write {output}: {exc.strerror}")
+        fail(f"cannot write {output}: {exc.strerror}")
     click.echo(f"Wrote the review of {wanted} to {output}.")

@@ -332,6 +332,7 @@ class Incidents:
             incident.status, incident.phase = IncidentStatus.STOOD_DOWN, Phase.CLOSED
             incident.stood_down_reason, incident.closed_at = reason, now
             cancel(s, incident.id)
+            paging.resolve_pages(s, incident, now)  # on call stops escalating: it is not one
             event = record_event(s, incident, user, StoodDown(reason=reason), now)
             incident_channel.say_end(s, incident, event, self.settings)
             notices.refresh_drafts(s, incident.id, now)

@@ -53,10 +53,14 @@ def pagers_of(group: ResolverGroup) -> list[Pager]:
     ]
 
 
+def _key(incident_id: int, page: Page) -> str:
+    return f"page:{incident_id}:{page.group}:{page.pager}:{page.action}"
+
+
 def _queue(s: Session, incident: Incident, page: Page, now: datetime) -> None:
     outbox.enqueue(
         s,
-        f"page:{incident.id}:{page.group}:{page.pager}:{page.action}",
+        _key(incident.id, page),
         OutboxKind.PAGE,
         Target.PAGER,
         incident_id=incident.id,
@@ -116,6 +120,19 @@ def refused(s: Session, incident: Incident, row: Outbox, error: str, now: dateti
     record_event(s, incident, "baton", detail, now, card=False)
 
 
+def trigger_unsent(s: Session, row: Outbox) -> bool:
+    """Is the trigger a resolve undoes still to go (waiting out a back-off, or in another
+    replica's hands)? The resolve waits for it: sent first, it would leave the alert open."""
+    page = Page.from_json(row.params)
+    if page.action != PageAction.RESOLVE:
+        return False
+    trigger_key = _key(
+        row.incident_id or 0, Page(**{**page.to_json(), "action": PageAction.TRIGGER})
+    )
+    trigger = s.scalars(select(Outbox).where(Outbox.key == trigger_key)).first()
+    return trigger is not None and trigger.status in (OutboxStatus.PENDING, OutboxStatus.SENDING)
+
+
 class Paging:
     """What the pagers say back, recorded once each."""
 
@@ -123,6 +140,10 @@ class Paging:
         self.db = db
         self.settings = settings
         self.now = now
+
+    def waits(self, row: Outbox) -> bool:
+        with self.db.session() as s:
+            return trigger_unsent(s, row)
 
     def delivered(self, row_id: int) -> None:
         """The pager accepted the row's page (or its resolution)."""

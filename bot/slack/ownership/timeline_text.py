@@ -110,16 +110,16 @@ def event_words(
     elif isinstance(detail, StoodDown):
         words += f": {esc(detail.reason)}"
     elif isinstance(detail, CardUndelivered | NoticeUndelivered | MessageUndelivered):
-        words += f" (`{detail.error}`)"
+        words += f" ({esc(detail.error)})"
     elif isinstance(detail, Paged | PageRefused):
         words += f" {esc(detail.group)} ({detail.pager})"
         if isinstance(detail, PageRefused):
-            words += f" (`{detail.error}`)"
+            words += f" ({esc(detail.error)})"
     elif isinstance(detail, PageAcknowledged):
         words += f" {esc(detail.by)}: {esc(detail.group)} ({detail.pager})"
     elif isinstance(detail, WebhookRefused):
         host = urlsplit(detail.url).netloc or "?"
-        words += f" {esc(host)}: {detail.event} (`{esc(detail.error)}`)"
+        words += f" {esc(host)}: {detail.event} ({esc(detail.error)})"
     elif isinstance(detail, CardLate):
         words += f" by {humanize(timedelta(seconds=detail.late_by_s))}"
     return words
