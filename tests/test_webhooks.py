@@ -548,7 +548,7 @@ def test_baton_check_lists_webhooks_without_their_secret(tmp_path, fake_slack):
     )
     env = {
         "SLACK_BOT_TOKEN": "xoxb-1",
-        "SLACK_SIGNING_SECRET": "s",
+        "SLACK_SIGNING_SECRET": "0123456789abcdef0123456789abcdef",
         "SLACK_API_URL": fake_slack.url,
         "BATON_MIM_CHANNEL": "C0MIMS0001",
         "BATON_STAKEHOLDER_CHANNEL": "C0STAKE001",
