@@ -23,7 +23,7 @@ from handover.clock.timeline import (
     record_event,
     tell,
 )
-from handover.comms import notices
+from handover.comms import mail, notices
 from handover.intents import CardUndeliveredAlert, CardUndeliveredDm, ChannelRefusedLine
 from handover.models import Incident, Outbox
 from handover.ownership import paging
@@ -94,6 +94,8 @@ class Reach:
                 notices.publish_refused(s, row.params["notice_id"], error, now)
             elif row.what == OutboxKind.PAGE:
                 paging.refused(s, incident, row, error, now)
+            elif row.what == OutboxKind.NOTICE_EMAIL:
+                mail.refused(s, incident, row, error, now)
             else:
                 detail = MessageUndelivered(what=row.what, target=row.target, error=error)
                 record_event(s, incident, "baton", detail, now, card=False)
@@ -193,6 +195,8 @@ class Reach:
             for row in rows:
                 if row.what == OutboxKind.NOTICE_PUBLISH and row.status == OutboxStatus.FAILED:
                     left[row.id] = "a refused stakeholder notice: press Send on its draft again"
+                elif row.what == OutboxKind.NOTICE_EMAIL and row.params.get("handing_over"):
+                    left[row.id] = "an e-mail that may have gone out: never sent twice"
                 elif row.status == OutboxStatus.SENDING:
                     left[row.id] = "left mid-send by a stopped process: it is tried again anyway"
                 elif _out_of_date(s, row, cards):

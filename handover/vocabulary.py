@@ -80,6 +80,9 @@ class EventKind(StrEnum):
     PAGE_RESOLVED = "page_resolved"  # ... and knows it is resolved
     PAGE_REFUSED = "page_refused"  # the pager refused it for good: the owner is told
     PAGE_ACKNOWLEDGED = "page_acknowledged"  # someone on call acknowledged it (a webhook)
+    NOTICE_EMAILED = "notice_emailed"  # the mail server took the notice's e-mail
+    EMAIL_REFUSED = "email_refused"  # ... refused it (or some recipients): the owner is told
+    EMAIL_UNCERTAIN = "email_uncertain"  # a crash mid-send: it may or may not have gone out
 
 
 class OutboxKind(StrEnum):
@@ -118,6 +121,7 @@ class OutboxKind(StrEnum):
     CHANNEL_OUTCOME = "channel_outcome"  # resolved, closed, stood down: said in the channel
     CHANNEL_ARCHIVE = "channel_archive"
     CHANNEL_REFUSED_LINE = "channel_refused_line"  # to the owner, in the card's thread
+    NOTICE_EMAIL = "notice_email"  # a sent notice, e-mailed to the stakeholder lists
 
 
 class Target(StrEnum):
@@ -130,6 +134,7 @@ class Target(StrEnum):
     CHANNEL = "channel"  # a configured channel named in the row's params
     PAGER = "pager"  # PagerDuty or Opsgenie, named in the row's params
     INCIDENT_CHANNEL = "incident_channel"  # the incident's own channel, once it is made
+    MAIL = "mail"  # e-mail, through BATON_SMTP_URL, to the addresses in the row's params
 
 
 class OutboxStatus(StrEnum):

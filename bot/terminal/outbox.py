@@ -38,6 +38,10 @@ def _to_whom(row: Outbox, incident: Incident | None) -> str:
     if row.target == Target.INCIDENT_CHANNEL:
         made = incident.incident_channel if incident else None
         return f"{made} (the incident channel)" if made else "the incident channel, not made yet"
+    if row.target == Target.MAIL:
+        return f"{len(row.params.get('to', []))} e-mail address(es) (BATON_SMTP_URL)"
+    if row.target == Target.PAGER:
+        return f"{row.params.get('group', '?')} ({row.params.get('pager', '?')})"
     return "the stakeholders' channel"
 
 
@@ -48,6 +52,8 @@ def _why(row: Outbox, incident: Incident | None) -> str:
         return "waits for its card, which Slack refused"
     if row.status == OutboxStatus.SENDING:
         return "left mid-send by a stopped process; it is tried again"
+    if row.target in (Target.MAIL, Target.PAGER):
+        return row.error or "unknown"  # the server's own answer, already in words
     channel = incident.mim_channel if incident and row.target != Target.DM else ""
     if row.target == Target.INCIDENT_CHANNEL:
         channel = (incident.incident_channel if incident else "") or ""

@@ -9,9 +9,11 @@ from handover.checklist.definition import in_sentence
 from handover.clock.timeline import (
     CardLate,
     CardUndelivered,
+    EmailRefused,
     GapFilled,
     HandedOn,
     MessageUndelivered,
+    NoticeEmailed,
     NoticeUndelivered,
     PageAcknowledged,
     Paged,
@@ -55,6 +57,9 @@ EVENT_WORDS: dict[EventKind, str] = {
     EventKind.PAGE_RESOLVED: "resolved the page of",
     EventKind.PAGE_REFUSED: "could not page",
     EventKind.PAGE_ACKNOWLEDGED: "page acknowledged by",
+    EventKind.NOTICE_EMAILED: "e-mailed a notice to",
+    EventKind.EMAIL_REFUSED: "could not e-mail a notice",
+    EventKind.EMAIL_UNCERTAIN: "may or may not have e-mailed a notice (stopped mid-send)",
 }
 
 
@@ -108,6 +113,11 @@ def _words(entry: TimelineEntry) -> str:
             words += f" (`{detail.error}`)"
     elif isinstance(detail, PageAcknowledged):
         words += f" {escape(detail.by)}: {escape(detail.group)} ({detail.pager})"
+    elif isinstance(detail, NoticeEmailed):
+        words += f" {len(detail.to)} address{'es' if len(detail.to) != 1 else ''}"
+    elif isinstance(detail, EmailRefused):
+        refused = ", ".join(escape(a) for a in detail.refused)
+        words += f" to {refused}" if refused else f" (`{escape(detail.error)}`)"
     elif isinstance(detail, CardLate):
         words += f" by {humanize(timedelta(seconds=detail.late_by_s))}"
     return words

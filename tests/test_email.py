@@ -1,0 +1,316 @@
+"""Notices by e-mail, end to end: signed Slack requests into the real app, the fake Slack, and
+a real SMTP server on 127.0.0.1 (tests/fake_smtp.py), through the outbox."""
+
+from __future__ import annotations
+
+import html
+import logging
+import signal
+import sys
+import threading
+import time
+
+import pytest
+
+from bot.logs import configure_logging
+from handover.models import Event, Notice, Outbox
+from handover.settings import load_settings
+from tests.conftest import MIM, MIM_CHANNEL
+from tests.fake_smtp import FakeSmtp
+from tests.flows import click, draft_message, open_modal, submit_modal, wait_until
+from tests.test_card import accept_and_open, hand_over, hand_over_with, latest_card, published
+from tests.test_cli import baton as baton_cli
+from tests.test_clock_processes import as_slack, rows
+from tests.test_paging import thread
+from tests.test_paging_processes import accept_and_engage, wait
+
+MAIL_FROM = "baton@example.com"
+EVERYONE = ["staff-news@example.com", "service-owners@example.com"]
+P1 = ["cio@example.com", "Staff-News@example.com"]  # one of them already on the list
+RESTRICTED = ["security@example.com", "dpo@example.com"]
+BREACH = {"f:security": "yes", "f:security:detail": "Mailbox rules created by an outsider"}
+PASSWORD = "s3cr%t:pw"  # in the URL %-encoded: s3cr%25t%3Apw
+
+
+@pytest.fixture
+def smtp():
+    fake = FakeSmtp(login=("baton", PASSWORD)).start()
+    yield fake
+    fake.stop()
+
+
+def configure(tmp_path, monkeypatch, smtp: FakeSmtp, extra: str = "") -> dict[str, str]:
+    path = tmp_path / "baton.toml"
+    path.write_text(
+        f"stakeholder_emails = {EVERYONE}\n"
+        f"priority_emails = {{ P1 = {P1}, P3 = ['ops@example.com'] }}\n"
+        f"restricted_emails = {RESTRICTED}\n" + extra
+    )
+    values = {
+        "BATON_CONFIG": str(path),
+        "BATON_SMTP_URL": smtp.url("baton:s3cr%25t%3Apw"),
+        "BATON_MAIL_FROM": MAIL_FROM,
+    }
+    for name, value in values.items():
+        monkeypatch.setenv(name, value)
+    return values
+
+
+@pytest.fixture
+def mail(env, tmp_path, monkeypatch, smtp):
+    configure(tmp_path, monkeypatch, smtp)
+
+
+def emails(baton) -> list[Outbox]:
+    with baton.db.session() as s:
+        return s.query(Outbox).filter_by(what="notice_email").order_by(Outbox.id).all()
+
+
+def sent_notice(baton, kind: str = "initial") -> Notice:
+    wait_until(lambda: _notice(baton, kind) is not None)
+    return _notice(baton, kind)
+
+
+def _notice(baton, kind: str) -> Notice | None:
+    with baton.db.session() as s:
+        return s.query(Notice).filter_by(kind=kind, status="sent").one_or_none()
+
+
+def send_initial(baton, card: dict, answers: dict | None = None) -> None:
+    """Accept, then Engage & send: the initial notice is published."""
+    form = accept_and_open(baton, card)
+    assert submit_modal(baton, MIM, form, answers or {}).status == 200
+
+
+@pytest.mark.usefixtures("mail")
+def test_a_sent_notice_arrives_by_email_once_as_published(baton, smtp):
+    card = hand_over(baton)
+    send_initial(baton, card)
+    wait_until(lambda: smtp.received)
+    notice = sent_notice(baton)
+    [got] = smtp.received
+    assert got.message["Subject"] == html.unescape(notice.subject)
+    assert got.plain.rstrip("\n") == notice.body_plain.rstrip("\n")
+    first_line = notice.body_plain.splitlines()[0]
+    assert f"<p>{html.escape(first_line)}" in got.html and "<br>" in got.html
+    # Each address once (a case-different duplicate too), on the envelope only (Bcc).
+    assert sorted(got.rcpt_tos) == sorted({*EVERYONE, "cio@example.com"})
+    assert got.message["From"] == MAIL_FROM and got.message["To"] == MAIL_FROM
+    assert "Bcc" not in got.message and "In-Reply-To" not in got.message
+    [row] = emails(baton)
+    assert got.message["Message-ID"] == row.params["message_id"]
+    assert smtp.logins == ["baton"]  # the %-decoded login and password were accepted
+    wait_until(lambda: emails(baton)[0].status == "sent")
+    time.sleep(1.5)
+    assert len(smtp.received) == 1
+    with baton.db.session() as s:
+        [emailed] = s.query(Event).filter_by(kind="notice_emailed").all()
+    assert sorted(emailed.detail["to"]) == sorted(got.rcpt_tos)
+
+
+@pytest.mark.usefixtures("mail")
+def test_the_update_answers_the_initial_notice_so_they_thread(baton, smtp):
+    card = hand_over(baton)
+    send_initial(baton, card)
+    wait_until(lambda: len(smtp.received) == 1)
+    card = latest_card(baton, "initial comms sent (")
+    view = open_modal(baton, MIM, card, "incident_draft_update")
+    submit_modal(baton, MIM, view, {"state": "identified", "doing": "Replacing the relay."})
+    click(baton.slack, MIM, draft_message(baton.fake, card["ts"], "update"), "notice_send")
+    wait_until(lambda: len(smtp.received) == 2)
+    first, update = smtp.received
+    assert "Replacing the relay." in update.plain
+    assert update.message["In-Reply-To"] == first.message["Message-ID"]
+    assert update.message["References"] == first.message["Message-ID"]
+    assert update.message["Message-ID"] != first.message["Message-ID"]
+
+
+@pytest.mark.usefixtures("mail")
+def test_a_suspected_breach_is_emailed_to_the_restricted_list_only(baton, smtp):
+    card = hand_over_with(baton, step3=BREACH)
+    send_initial(baton, card, {"broad": ["broad"]})  # no restricted channel: confirmed broad
+    wait_until(lambda: smtp.received)
+    # Confirmed "send to all anyway": the broad lists get it too, the restricted list first.
+    assert sorted(smtp.received[0].rcpt_tos) == sorted({*RESTRICTED, *EVERYONE, "cio@example.com"})
+
+
+@pytest.fixture
+def restricted_channel(env, tmp_path, monkeypatch, smtp):
+    configure(tmp_path, monkeypatch, smtp, 'restricted_channel = "C0RESTRIC1"\n')
+
+
+@pytest.mark.usefixtures("restricted_channel")
+def test_a_breach_notice_to_the_restricted_channel_never_reaches_the_broad_lists(baton, smtp):
+    baton.fake.add_channel("C0RESTRIC1", "mi-restricted")
+    card = hand_over_with(baton, step3=BREACH)
+    send_initial(baton, card)
+    wait_until(lambda: published(baton, "C0RESTRIC1"))
+    wait_until(lambda: smtp.received)
+    assert sorted(smtp.received[0].rcpt_tos) == sorted(RESTRICTED)
+    time.sleep(1)
+    assert len(smtp.received) == 1
+
+
+@pytest.mark.usefixtures("mail")
+def test_a_421_is_retried_and_arrives_once(baton, smtp):
+    smtp.handler.answers = ["421 4.3.2 Service shutting down, try later"]
+    card = hand_over(baton)
+    send_initial(baton, card)
+    wait_until(lambda: smtp.received, timeout=15)
+    wait_until(lambda: emails(baton)[0].status == "sent")
+    assert smtp.handler.data_seen == 2
+    [row] = emails(baton)
+    assert row.attempts == 2 and row.error == ""
+    time.sleep(1.5)
+    assert len(smtp.received) == 1
+
+
+@pytest.mark.usefixtures("mail")
+def test_a_550_is_told_to_the_owner_in_the_thread(baton, smtp):
+    smtp.handler.answers = ["550 5.7.1 Message rejected as spam"]
+    card = hand_over(baton)
+    send_initial(baton, card)
+    said = thread(baton, card, "was NOT e-mailed")
+    assert said.startswith(f":x: <@{MIM}> The initial notice was NOT e-mailed")
+    assert "550 5.7.1 Message rejected as spam" in said
+    [row] = emails(baton)
+    assert row.status == "failed"
+    time.sleep(1.5)
+    assert smtp.received == [] and smtp.handler.data_seen == 1  # refused for good: not retried
+    with baton.db.session() as s:
+        assert s.query(Event).filter_by(kind="email_refused").count() == 1
+
+
+@pytest.mark.usefixtures("mail")
+def test_refused_recipients_are_said_and_the_others_get_it(baton, smtp):
+    smtp.handler.refuse = {"cio@example.com": "550 5.1.1 No such user"}
+    card = hand_over(baton)
+    send_initial(baton, card)
+    said = thread(baton, card, "refused the initial notice for")
+    assert "cio@example.com (550 5.1.1 No such user)" in said
+    assert sorted(smtp.received[0].rcpt_tos) == sorted(EVERYONE)
+    assert emails(baton)[0].status == "sent"
+
+
+def test_without_smtp_nothing_is_queued(baton):
+    card = hand_over(baton)
+    send_initial(baton, card)
+    sent_notice(baton)
+    assert emails(baton) == []
+
+
+def test_bad_mail_configuration_is_one_clear_line_each(tmp_path):
+    path = tmp_path / "baton.toml"
+    path.write_text(
+        'stakeholder_emails = ["it@example.com", "not an address"]\n'
+        'priority_emails = { P1 = ["cio@"], P9 = ["x@example.com"] }\n'
+        'restricted_emails = "security@example.com"\n'
+    )
+    result = baton_cli(
+        "check",
+        env={
+            "SLACK_BOT_TOKEN": "xoxb-1",
+            "SLACK_SIGNING_SECRET": "s",
+            "BATON_MIM_CHANNEL": MIM_CHANNEL,
+            "BATON_STAKEHOLDER_CHANNEL": "C0STAKE001",
+            "BATON_CONFIG": str(path),
+            "BATON_SMTP_URL": "smtp://baton:hunter2-secret@mail.example.com:submission",
+        },
+        cwd=tmp_path,
+    )
+    assert result.returncode == 2
+    where = f"BATON_CONFIG ({path})"
+    assert result.stderr.strip().splitlines() == [
+        f"baton: {where}: stakeholder_emails: 'not an address' is not an e-mail address "
+        "(like it@example.com)",
+        f"baton: {where}: priority_emails.P1: 'cio@' is not an e-mail address "
+        "(like it@example.com)",
+        f"baton: {where}: priority_emails: 'P9' is not P1, P2, P3 or P4",
+        f"baton: {where}: 'restricted_emails' must be a list of e-mail addresses, like "
+        '["it@example.com"]',
+        "baton: BATON_SMTP_URL: the port is not a number (0-65535)",
+        "baton: BATON_MAIL_FROM is not set, but BATON_SMTP_URL is: give the address notices are "
+        "sent from, like baton@example.com",
+    ]
+    assert "hunter2" not in result.stderr  # the URL is never echoed
+
+
+def test_mail_from_is_required_with_smtp_and_the_scheme_checked(env, monkeypatch):
+    monkeypatch.setenv("BATON_SMTP_URL", "smtp://mail.example.com")
+    from handover.settings import ConfigError
+
+    with pytest.raises(ConfigError) as exc:
+        load_settings(env_file=None)
+    assert exc.value.problems == [
+        "BATON_MAIL_FROM is not set, but BATON_SMTP_URL is: give the address notices are "
+        "sent from, like baton@example.com"
+    ]
+    monkeypatch.setenv("BATON_SMTP_URL", "mailto://baton:hunter2@mail.example.com")
+    monkeypatch.setenv("BATON_MAIL_FROM", "Baton")
+    with pytest.raises(ConfigError) as exc:
+        load_settings(env_file=None)
+    assert exc.value.problems[0].startswith("BATON_SMTP_URL must start with smtp:// (STARTTLS")
+    assert exc.value.problems[1] == (
+        "BATON_MAIL_FROM 'Baton' is not an e-mail address (like baton@example.com)"
+    )
+    assert "hunter2" not in " ".join(exc.value.problems)
+    monkeypatch.setenv("BATON_SMTP_URL", "smtps://mail.example.com")
+    monkeypatch.setenv("BATON_MAIL_FROM", MAIL_FROM)
+    smtp = load_settings(env_file=None).smtp
+    assert smtp and smtp.implicit_tls and smtp.port == 465 and smtp.user == ""
+
+
+@pytest.mark.usefixtures("mail")
+def test_the_smtp_password_is_kept_out_of_logs(monkeypatch, capsys):
+    root = logging.getLogger()
+    monkeypatch.setattr(root, "handlers", [])
+    monkeypatch.setattr(root, "level", root.level)
+    monkeypatch.setattr(threading, "excepthook", threading.excepthook)
+    monkeypatch.setattr(sys, "excepthook", sys.excepthook)
+    settings = load_settings(env_file=None)
+    configure_logging(settings)
+    logging.captureWarnings(False)
+    logging.getLogger("baton").warning(
+        "login with %s to %s", PASSWORD, settings.smtp and settings.smtp.host
+    )
+    logging.getLogger("baton").warning("url smtp://baton:s3cr%25t%3Apw@host")
+    said = capsys.readouterr().err
+    assert "login with [redacted] to 127.0.0.1" in said
+    assert "url smtp://baton:[redacted]@host" in said
+    assert PASSWORD not in repr(settings) and "s3cr" not in said
+
+
+# Across real processes --------------------------------------------------------------------
+
+
+@pytest.fixture
+def mail_env(env, tmp_path, monkeypatch, smtp):
+    env.update(configure(tmp_path, monkeypatch, smtp))
+
+
+@pytest.mark.usefixtures("mail_env")
+def test_sigkill_while_the_server_takes_the_email_never_sends_it_twice(
+    baton_process, fake_slack, smtp, db_url
+):
+    smtp.handler.hold = threading.Event()  # the text is in; the server has not answered
+    first = baton_process()
+    card = hand_over(as_slack(first, fake_slack))
+    accept_and_engage(first, fake_slack, card, ["Servers and cloud"])
+    wait(lambda: smtp.handler.data_seen == 1, timeout=15)
+    first.stop(signal.SIGKILL)  # the worst case: the server has it, Baton never heard
+    smtp.handler.hold.set()
+    assert len(smtp.received) == 1
+    second = baton_process()  # the row's claim runs out (20 s); it is NOT sent again
+    wait(
+        lambda: (
+            rows(db_url, "SELECT status FROM outbox WHERE what = 'notice_email'") == [("failed",)]
+        )
+    )
+    wait(lambda: "may or may not have gone out" in "\n".join(fake_slack.thread(card["ts"])))
+    said = next(t for t in fake_slack.thread(card["ts"]) if "may or may not" in t)
+    assert said.startswith(f":warning: <@{MIM}> The initial notice's e-mail may or may not")
+    time.sleep(1.5)
+    assert len(smtp.received) == 1 and smtp.handler.data_seen == 1
+    assert len(rows(db_url, "SELECT id FROM events WHERE kind = 'email_uncertain'")) == 1
+    for process in (first, second):
+        assert "s3cr" not in process.log.read_text()
