@@ -74,6 +74,7 @@ class FakeSmtp:
         self.handler = Handler()
         self.port = free_port()
         self.logins: list[str] = []
+        self.started = False
         self._login = login
         kwargs = {}
         if login:
@@ -101,9 +102,11 @@ class FakeSmtp:
 
     def start(self) -> FakeSmtp:
         self.controller.start()
+        self.started = True
         return self
 
     def stop(self) -> None:
         if self.handler.hold is not None:
             self.handler.hold.set()
-        self.controller.stop()
+        if self.started:
+            self.controller.stop()

@@ -9,10 +9,13 @@ import signal
 import sys
 import threading
 import time
+from datetime import UTC, datetime
 
 import pytest
 
 from bot.logs import configure_logging
+from bot.mail.message import notice_email
+from handover.comms.mail import Email
 from handover.models import Event, Notice, Outbox
 from handover.settings import load_settings
 from tests.conftest import MIM, MIM_CHANNEL
@@ -151,6 +154,34 @@ def test_a_breach_notice_to_the_restricted_channel_never_reaches_the_broad_lists
     assert len(smtp.received) == 1
 
 
+@pytest.mark.usefixtures("restricted_channel")
+def test_a_confirmed_broad_send_during_a_breach_reaches_the_broad_lists_too(baton, smtp):
+    card = hand_over_with(baton, step3=BREACH)
+    click(baton.slack, MIM, draft_message(baton.fake, card["ts"]), "notice_send_broad")
+    wait_until(lambda: published(baton))  # the stakeholders' channel: confirmed in Slack
+    wait_until(lambda: smtp.received)
+    assert sorted(smtp.received[0].rcpt_tos) == sorted({*RESTRICTED, *EVERYONE, "cio@example.com"})
+
+
+@pytest.fixture
+def server_down(env, tmp_path, monkeypatch):
+    fake = FakeSmtp(login=("baton", PASSWORD))  # not started yet: its port refuses
+    configure(tmp_path, monkeypatch, fake)
+    yield fake
+    fake.stop()
+
+
+def test_an_unreachable_server_is_retried_until_it_is_back(server_down, baton):
+    card = hand_over(baton)
+    send_initial(baton, card)
+    wait_until(lambda: emails(baton) and "unreachable" in emails(baton)[0].error, timeout=5)
+    assert emails(baton)[0].status == "pending"
+    server_down.start()
+    wait_until(lambda: server_down.received, timeout=15)
+    wait_until(lambda: emails(baton)[0].status == "sent")
+    assert len(server_down.received) == 1
+
+
 @pytest.mark.usefixtures("mail")
 def test_a_421_is_retried_and_arrives_once(baton, smtp):
     smtp.handler.answers = ["421 4.3.2 Service shutting down, try later"]
@@ -278,6 +309,23 @@ def test_the_smtp_password_is_kept_out_of_logs(monkeypatch, capsys):
     assert "login with [redacted] to 127.0.0.1" in said
     assert "url smtp://baton:[redacted]@host" in said
     assert PASSWORD not in repr(settings) and "s3cr" not in said
+
+
+def test_the_html_part_is_escaped_and_the_subject_plain():
+    notice = Notice(
+        subject="[MI-2026-0001] Payroll &amp; HR &lt;down&gt;",
+        body_plain="Payroll <script>x</script> is down.\nUse paper forms.\n\nNext update 10:30.",
+    )
+    email = Email(notice_id=1, message_id="<a@example.com>", references=["<b@example.com>"])
+    message = notice_email(notice, email, MAIL_FROM, datetime.now(UTC))
+    assert message["Subject"] == "[MI-2026-0001] Payroll & HR <down>"
+    assert message["In-Reply-To"] == "<b@example.com>"
+    html_body = message.get_body(("html",)).get_content()
+    assert "<p>Payroll &lt;script&gt;x&lt;/script&gt; is down.<br>\nUse paper forms.</p>" in (
+        html_body
+    )
+    assert "<p>Next update 10:30.</p>" in html_body
+    assert message.get_body(("plain",)).get_content().startswith("Payroll <script>")
 
 
 # Across real processes --------------------------------------------------------------------

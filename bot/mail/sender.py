@@ -5,6 +5,7 @@ handed over, and an attempt that finds that mark from an earlier one does not se
 from __future__ import annotations
 
 import logging
+from typing import NoReturn
 
 from bot.mail import smtp
 from bot.mail.message import notice_email
@@ -22,7 +23,7 @@ class Mailer:
         self.settings = settings
         self.mailing = mailing
 
-    def send(self, row: Outbox, claimed: int) -> None:
+    def send(self, row: Outbox, claimed: int) -> NoReturn:
         """Send the row's e-mail. Always raises: MailSettled once the row is marked (sent,
         or not sent again because an earlier attempt may have: said to the owner), MailRefused
         when the server would not take it."""
