@@ -90,7 +90,8 @@ class FakeSmtp:
             return AuthResult(success=False, handled=False)
         login, password = auth_data.login.decode(), auth_data.password.decode()
         self.logins.append(login)
-        return AuthResult(success=(login, password) == self._login)
+        # handled=False: aiosmtpd says 235 or 535 itself.
+        return AuthResult(success=(login, password) == self._login, handled=False)
 
     def url(self, userinfo: str = "") -> str:
         at = f"{userinfo}@" if userinfo else ""

@@ -266,6 +266,32 @@ def test_bad_mail_configuration_is_one_clear_line_each(tmp_path):
     assert "hunter2" not in result.stderr  # the URL is never echoed
 
 
+def test_check_logs_in_to_the_mail_server_and_never_shows_the_password(
+    tmp_path, fake_slack, smtp, monkeypatch
+):
+    values = configure(tmp_path, monkeypatch, smtp)
+    env = {
+        "SLACK_BOT_TOKEN": "xoxb-1",
+        "SLACK_SIGNING_SECRET": "s",
+        "SLACK_API_URL": fake_slack.url,
+        "BATON_MIM_CHANNEL": MIM_CHANNEL,
+        "BATON_STAKEHOLDER_CHANNEL": "C0STAKE001",
+        **values,
+    }
+    good = baton_cli("check", env=env, cwd=tmp_path)
+    assert good.returncode == 0, good.stderr
+    assert f"e-mail: from {MAIL_FROM} through 127.0.0.1:{smtp.port}, 6 addresses" in good.stdout
+    wrong = {**env, "BATON_SMTP_URL": smtp.url("baton:wrong-password-42")}
+    refused = baton_cli("check", env=wrong, cwd=tmp_path)
+    assert refused.returncode == 2
+    [line] = refused.stderr.strip().splitlines()
+    assert line.startswith(
+        f"baton: BATON_SMTP_URL (127.0.0.1:{smtp.port}): the mail server refused the login of "
+        "'baton' (535"
+    )
+    assert "wrong-password-42" not in refused.stderr + refused.stdout
+
+
 def test_mail_from_is_required_with_smtp_and_the_scheme_checked(env, monkeypatch):
     monkeypatch.setenv("BATON_SMTP_URL", "smtp://mail.example.com")
     from handover.settings import ConfigError

@@ -57,6 +57,35 @@ def _connect(server: SmtpServer) -> smtplib.SMTP:
     return smtp
 
 
+def check(server: SmtpServer) -> list[str]:
+    """`baton check`: can Baton reach the server and log in? One line per problem, never the
+    URL (it may hold the password)."""
+    where = f"BATON_SMTP_URL ({server.host}:{server.port})"
+    try:
+        smtp = _connect(server)
+    except smtplib.SMTPResponseException as exc:
+        answer = _answer(exc.smtp_code, exc.smtp_error)
+        return [f"{where}: the mail server refused the connection ({answer})"]
+    except (smtplib.SMTPException, OSError) as exc:
+        return [f"{where}: the mail server cannot be reached ({type(exc).__name__})"]
+    try:
+        if server.user:
+            smtp.login(server.user, server.password)
+        return []
+    except smtplib.SMTPResponseException as exc:
+        return [
+            f"{where}: the mail server refused the login of '{server.user}' "
+            f"({_answer(exc.smtp_code, exc.smtp_error)}): check the user and password"
+        ]
+    except (smtplib.SMTPException, OSError) as exc:
+        return [f"{where}: logging in failed ({type(exc).__name__}: {exc})"[:300]]
+    finally:
+        try:
+            smtp.quit()
+        except (smtplib.SMTPException, OSError):
+            smtp.close()
+
+
 def send(
     server: SmtpServer,
     sender: str,
