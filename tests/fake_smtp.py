@@ -6,10 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import email
+import ssl
+import subprocess
 import threading
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.policy import default
+from pathlib import Path
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
@@ -24,6 +27,7 @@ class Received:
     mail_from: str
     rcpt_tos: list[str]
     message: EmailMessage
+    tls: bool = False  # over STARTTLS
 
     @property
     def plain(self) -> str:
@@ -61,7 +65,10 @@ class Handler:
         if self.answers:
             return self.answers.pop(0)
         message = email.message_from_bytes(envelope.original_content, policy=default)
-        self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), message))
+        taken = Received(
+            envelope.mail_from, list(envelope.rcpt_tos), message, session.ssl is not None
+        )
+        self.received.append(taken)
         # Held: taken (the worst case for a client that dies now), the 250 not said yet. The
         # loop keeps serving others meanwhile; a client that goes away cancels this.
         while self.hold is not None and not self.hold.is_set():
@@ -70,7 +77,7 @@ class Handler:
 
 
 class FakeSmtp:
-    def __init__(self, login: tuple[str, str] | None = None):
+    def __init__(self, login: tuple[str, str] | None = None, tls: ssl.SSLContext | None = None):
         self.handler = Handler()
         self.port = free_port()
         self.logins: list[str] = []
@@ -83,6 +90,8 @@ class FakeSmtp:
                 "auth_required": True,
                 "auth_require_tls": False,  # loopback only, in tests
             }
+        if tls:  # STARTTLS offered, and required before anything else (a login too)
+            kwargs |= {"tls_context": tls, "require_starttls": True, "auth_require_tls": True}
         self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port, **kwargs)
 
     def _authenticate(self, server, session, envelope, mechanism, auth_data) -> AuthResult:
@@ -111,3 +120,22 @@ class FakeSmtp:
             self.handler.hold.set()
         if self.started:
             self.controller.stop()
+
+
+def self_signed(folder: Path) -> tuple[Path, ssl.SSLContext]:
+    """A certificate for 127.0.0.1 (openssl), and the server's context with it: clients trust
+    it through SSL_CERT_FILE."""
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    request = ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"]
+    subprocess.run(
+        [
+            *request,
+            *("-keyout", str(key), "-out", str(cert), "-subj", "/CN=127.0.0.1"),
+            *("-addext", "subjectAltName=IP:127.0.0.1"),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    return cert, context

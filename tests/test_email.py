@@ -19,7 +19,7 @@ from handover.comms.mail import Email
 from handover.models import Event, Notice, Outbox
 from handover.settings import load_settings
 from tests.conftest import MIM, MIM_CHANNEL
-from tests.fake_smtp import FakeSmtp
+from tests.fake_smtp import FakeSmtp, self_signed
 from tests.flows import click, draft_message, open_modal, submit_modal, wait_until
 from tests.test_card import accept_and_open, hand_over, hand_over_with, latest_card, published
 from tests.test_cli import baton as baton_cli
@@ -180,6 +180,23 @@ def test_an_unreachable_server_is_retried_until_it_is_back(server_down, baton):
     wait_until(lambda: server_down.received, timeout=15)
     wait_until(lambda: emails(baton)[0].status == "sent")
     assert len(server_down.received) == 1
+
+
+@pytest.fixture
+def starttls(env, tmp_path, monkeypatch):
+    cert, context = self_signed(tmp_path)
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))  # Baton trusts the test's certificate
+    fake = FakeSmtp(login=("baton", PASSWORD), tls=context).start()
+    configure(tmp_path, monkeypatch, fake)
+    yield fake
+    fake.stop()
+
+
+def test_smtp_upgrades_to_starttls_when_the_server_offers_it(starttls, baton):
+    card = hand_over(baton)
+    send_initial(baton, card)
+    wait_until(lambda: starttls.received)
+    assert starttls.received[0].tls and starttls.logins == ["baton"]
 
 
 @pytest.mark.usefixtures("mail")
