@@ -381,7 +381,7 @@ def mail_env(env, tmp_path, monkeypatch, smtp):
 
 @pytest.mark.usefixtures("mail_env")
 def test_sigkill_while_the_server_takes_the_email_never_sends_it_twice(
-    baton_process, fake_slack, smtp, db_url
+    baton_process, fake_slack, smtp, db_url, env
 ):
     smtp.handler.hold = threading.Event()  # the text is in; the server has not answered
     first = baton_process()
@@ -405,3 +405,10 @@ def test_sigkill_while_the_server_takes_the_email_never_sends_it_twice(
     assert len(rows(db_url, "SELECT id FROM events WHERE kind = 'email_uncertain'")) == 1
     for process in (first, second):
         assert "s3cr" not in process.log.read_text()
+    # Listed for someone to look at, and never re-queued (it may have gone out).
+    listed = baton_cli("outbox", env=env, cwd=first.cwd)
+    assert "notice_email" in listed.stdout and "may or may not have been sent" in listed.stdout
+    retried = baton_cli("outbox", "retry", "--all", env=env, cwd=first.cwd)
+    assert "not re-queued: an e-mail that may have gone out: never sent twice" in retried.stderr
+    time.sleep(1.5)
+    assert len(smtp.received) == 1
