@@ -109,6 +109,8 @@ def test_a_sent_notice_arrives_by_email_once_as_published(baton, smtp):
     with baton.db.session() as s:
         [emailed] = s.query(Event).filter_by(kind="notice_emailed").all()
     assert sorted(emailed.detail["to"]) == sorted(got.rcpt_tos)
+    said = thread(baton, card, "e-mailed to")
+    assert said.startswith(":email: Initial notice e-mailed to 3 addresses")
 
 
 @pytest.mark.usefixtures("mail")

@@ -31,6 +31,7 @@ from handover.clock.timeline import (
     HandedOn,
     InitialCommsSent,
     Late,
+    NoticeEmailed,
     PageAcknowledged,
     Paged,
     PageRefused,
@@ -483,6 +484,12 @@ def _addresses(addresses: list[str], limit: int = 10) -> str:
     return shown + (f" and {len(addresses) - limit} more" if len(addresses) > limit else "")
 
 
+def _notice_emailed(i: Incident, e: EventLine, p: NoticeEmailed) -> str:
+    kind = KIND_NAMES.get(NoticeKind(p.notice_kind), "notice")
+    count = f"{len(p.to)} address{'es' if len(p.to) != 1 else ''}"
+    return f":email: {kind[0].upper()}{kind[1:]} e-mailed to {count} {_t(e.at)}."
+
+
 def _email_refused(i: Incident, e: EventLine, p: EmailRefused) -> str:
     who = f"{mention(p.owner)} " if p.owner else ""
     kind = KIND_NAMES.get(NoticeKind(p.notice_kind), "notice")
@@ -534,6 +541,7 @@ EVENT_LINES: dict[EventKind, Callable[[Incident, EventLine, Any], str]] = {
     EventKind.PAGE_RESOLVED: _paged,
     EventKind.PAGE_REFUSED: _page_refused,
     EventKind.PAGE_ACKNOWLEDGED: _page_acknowledged,
+    EventKind.NOTICE_EMAILED: _notice_emailed,
     EventKind.EMAIL_REFUSED: _email_refused,
     EventKind.EMAIL_UNCERTAIN: _email_uncertain,
 }

@@ -267,7 +267,9 @@ class NoticeEmailed(Detail):
     """The mail server took a notice's e-mail, for these addresses."""
 
     kind = EventKind.NOTICE_EMAILED
+    in_thread = True  # the owner hears it went, as a page's "paged"
     notice: int
+    notice_kind: str
     to: list[str]
 
 

@@ -183,10 +183,10 @@ class Mailing:
             outbox.sent(s, row_id, None, now, claimed=claimed)
             if self._said(s, incident.id, EventKind.NOTICE_EMAILED, email.notice_id):
                 return
-            sent = NoticeEmailed(notice=email.notice_id, to=accepted)
+            notice = s.get_one(Notice, email.notice_id)
+            sent = NoticeEmailed(notice=notice.id, notice_kind=notice.kind, to=accepted)
             record_event(s, incident, "baton", sent, now, card=False)
             if refused:
-                notice = s.get_one(Notice, email.notice_id)
                 detail = EmailRefused(
                     notice=notice.id,
                     notice_kind=notice.kind,
