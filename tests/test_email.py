@@ -231,6 +231,23 @@ def test_a_550_is_told_to_the_owner_in_the_thread(baton, smtp):
         assert s.query(Event).filter_by(kind="email_refused").count() == 1
 
 
+@pytest.fixture
+def no_login(env, tmp_path, monkeypatch):
+    fake = FakeSmtp().start()  # offers no AUTH, while the URL has a user
+    configure(tmp_path, monkeypatch, fake)
+    yield fake
+    fake.stop()
+
+
+def test_a_server_without_login_is_a_refusal_for_good_told_in_the_thread(no_login, baton):
+    card = hand_over(baton)
+    send_initial(baton, card)
+    said = thread(baton, card, "was NOT e-mailed")
+    assert "login impossible" in said and PASSWORD not in said
+    time.sleep(1.5)
+    assert emails(baton)[0].status == "failed" and emails(baton)[0].attempts == 1
+
+
 @pytest.mark.usefixtures("mail")
 def test_refused_recipients_are_said_and_the_others_get_it(baton, smtp):
     smtp.handler.refuse = {"cio@example.com": "550 5.1.1 No such user"}

@@ -70,8 +70,10 @@ def check(server: SmtpServer) -> list[str]:
         return [f"{where}: the mail server cannot be reached ({type(exc).__name__})"]
     try:
         if server.user:
-            smtp.login(server.user, server.password)
+            _login(smtp, server)
         return []
+    except MailRefused as exc:
+        return [f"{where}: {exc.error}: the server offers no login Baton can use"]
     except smtplib.SMTPResponseException as exc:
         return [
             f"{where}: the mail server refused the login of '{server.user}' "
@@ -121,6 +123,17 @@ def send(
             smtp.close()  # the server went first: nothing is lost, the answer is in
 
 
+def _login(smtp: smtplib.SMTP, server: SmtpServer) -> None:
+    """Log in; a server that offers no login, or none smtplib speaks, will not change its mind:
+    refused for good (a 4xx answer, such as 454, is still worth another try)."""
+    try:
+        smtp.login(server.user, server.password)
+    except smtplib.SMTPResponseException:
+        raise
+    except smtplib.SMTPException as exc:  # not offered, or no mechanism in common
+        raise MailRefused(f"login impossible: {exc}"[:200], retryable=False) from None
+
+
 def _session(
     smtp: smtplib.SMTP,
     server: SmtpServer,
@@ -131,7 +144,7 @@ def _session(
     refused_data: Callable[[], None],
 ) -> Delivered:
     if server.user:
-        smtp.login(server.user, server.password)
+        _login(smtp, server)
     code, text = smtp.mail(sender)
     if code != 250:
         raise MailRefused(f"MAIL FROM: {_answer(code, text)}", _temporary(code))
