@@ -501,8 +501,8 @@ def _email_refused(i: Incident, e: EventLine, p: EmailRefused) -> str:
             "BATON_CONFIG."
         )
     return (
-        f":x: {who}The {kind} was NOT e-mailed: the mail server refused it "
-        f"({escape(p.error)}). Tell the e-mail stakeholders another way, and check "
+        f":x: {who}The {kind} was NOT e-mailed ({escape(p.error)}). Tell the e-mail "
+        "stakeholders another way, and check "
         "BATON_SMTP_URL, BATON_MAIL_FROM and the addresses in BATON_CONFIG."
     )
 

@@ -120,12 +120,17 @@ def queue(
 
 
 def refused(s: Session, incident: Incident, row: Outbox, error: str, now: datetime) -> None:
-    """The server refused the e-mail for good (Reach.give_up): the owner hears it."""
+    """Given up (Reach.give_up): refused for good, or failing for too long. The owner hears
+    it; as "may or may not have gone out" when the last attempt had handed the text over."""
     email = Email.from_json(row.params)
     notice = s.get_one(Notice, email.notice_id)
-    detail = EmailRefused(
+    detail: EmailRefused | EmailUncertain = EmailRefused(
         notice=notice.id, notice_kind=notice.kind, error=error, owner=incident.owner_id
     )
+    if email.handing_over:
+        detail = EmailUncertain(
+            notice=notice.id, notice_kind=notice.kind, to=email.to, owner=incident.owner_id
+        )
     record_event(s, incident, "baton", detail, now, card=False)
 
 
