@@ -10,6 +10,7 @@ import sys
 import threading
 import time
 from datetime import UTC, datetime
+from types import SimpleNamespace
 
 import pytest
 
@@ -23,7 +24,7 @@ from tests.fake_smtp import FakeSmtp, self_signed
 from tests.flows import click, draft_message, open_modal, submit_modal, wait_until
 from tests.test_card import accept_and_open, hand_over, hand_over_with, latest_card, published
 from tests.test_cli import baton as baton_cli
-from tests.test_clock_processes import as_slack, rows
+from tests.test_clock_processes import LoadBalancer, as_slack, rows
 from tests.test_paging import thread
 from tests.test_paging_processes import accept_and_engage, wait
 
@@ -396,6 +397,19 @@ def test_the_html_part_is_escaped_and_the_subject_plain():
 @pytest.fixture
 def mail_env(env, tmp_path, monkeypatch, smtp):
     env.update(configure(tmp_path, monkeypatch, smtp))
+
+
+@pytest.mark.usefixtures("mail_env")
+def test_two_replicas_email_each_notice_once(baton_process, fake_slack, smtp, db_url):
+    one, two = baton_process.together(2)
+    card = hand_over(SimpleNamespace(slack=LoadBalancer([one, two], fake_slack), fake=fake_slack))
+    accept_and_engage(two, fake_slack, card, ["Servers and cloud"])
+    wait(lambda: smtp.received, timeout=15)
+    time.sleep(2)  # both replicas' senders had every chance to send it twice
+    assert len(smtp.received) == 1 and smtp.handler.data_seen == 1
+    assert rows(db_url, "SELECT status, attempts FROM outbox WHERE what = 'notice_email'") == [
+        ("sent", 1)
+    ]
 
 
 @pytest.mark.usefixtures("mail_env")
