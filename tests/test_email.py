@@ -249,6 +249,24 @@ def test_a_server_without_login_is_a_refusal_for_good_told_in_the_thread(no_logi
     assert emails(baton)[0].status == "failed" and emails(baton)[0].attempts == 1
 
 
+@pytest.fixture
+def impatient(env, tmp_path, monkeypatch, smtp):
+    configure(tmp_path, monkeypatch, smtp, 'retry_for = "1s"\n')
+    monkeypatch.setattr("bot.mail.smtp.TIMEOUT", 1)
+
+
+@pytest.mark.usefixtures("impatient")
+def test_given_up_after_handing_the_text_over_is_said_as_maybe_sent(baton, smtp):
+    smtp.handler.answers = ["421 4.3.2 Try later"]  # failing since then
+    smtp.handler.hold = threading.Event()  # the retry's text is taken, never answered
+    card = hand_over(baton)
+    send_initial(baton, card)
+    said = thread(baton, card, "may or may not have gone out", timeout=15)
+    assert said.startswith(f":warning: <@{MIM}> The initial notice's e-mail may or may not")
+    assert not any("NOT e-mailed" in line for line in baton.fake.thread(card["ts"]))
+    assert emails(baton)[0].status == "failed" and len(smtp.received) == 1
+
+
 @pytest.mark.usefixtures("mail")
 def test_refused_recipients_are_said_and_the_others_get_it(baton, smtp):
     smtp.handler.refuse = {"cio@example.com": "550 5.1.1 No such user"}
