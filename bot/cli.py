@@ -96,6 +96,10 @@ def check() -> None:
 
         findings = preflight.check(preflight.client_for(settings), settings)
         problems += findings.problems
+    if settings.smtp:
+        from bot.mail import smtp
+
+        problems += smtp.check(settings.smtp)
     if problems:
         _fail(problems)
     click.echo("Configuration is valid:")
@@ -116,6 +120,13 @@ def check() -> None:
             else ", ".join(sorted(hook.events))
         )
         click.echo(f"  webhook: {hook.url} ({events})")
+    if settings.smtp:
+        lists = [org.stakeholder_emails, org.restricted_emails, *org.priority_emails.values()]
+        emails = {address.lower() for addresses in lists for address in addresses}
+        click.echo(
+            f"  e-mail: from {settings.mail_from} through {settings.smtp.host}:"
+            f"{settings.smtp.port}, {len(emails)} addresses"
+        )
     if findings is None:
         click.echo("  Slack: not checked (SLACK_BOT_TOKEN is not set)")
     for fine in findings.fine if findings else []:

@@ -24,7 +24,7 @@ from handover.clock.timeline import (
     record_event,
     tell,
 )
-from handover.comms import notices
+from handover.comms import mail, notices
 from handover.intents import (
     CardUndeliveredAlert,
     CardUndeliveredDm,
@@ -103,6 +103,8 @@ class Reach:
                 paging.refused(s, incident, row, error, now)
             elif row.what == OutboxKind.WEBHOOK:
                 _webhook_refused(s, incident, row, error, now)
+            elif row.what == OutboxKind.NOTICE_EMAIL:
+                mail.refused(s, incident, row, error, now)
             else:
                 detail = MessageUndelivered(what=row.what, target=row.target, error=error)
                 record_event(s, incident, "baton", detail, now, card=False)
@@ -202,6 +204,8 @@ class Reach:
             for row in rows:
                 if row.what == OutboxKind.NOTICE_PUBLISH and row.status == OutboxStatus.FAILED:
                     left[row.id] = "a refused stakeholder notice: press Send on its draft again"
+                elif row.what == OutboxKind.NOTICE_EMAIL and row.params.get("handing_over"):
+                    left[row.id] = "an e-mail that may have gone out: never sent twice"
                 elif row.status == OutboxStatus.SENDING:
                     left[row.id] = "left mid-send by a stopped process: it is tried again anyway"
                 elif _out_of_date(s, row, cards):

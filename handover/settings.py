@@ -13,7 +13,7 @@ import tomllib
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from pydantic import ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -129,10 +129,31 @@ class _Env(BaseSettings):
     opsgenie_api_url: str = OPSGENIE_API_URL
     opsgenie_api_key: str = ""
     pagerduty_webhook_secret: str = ""
+    baton_smtp_url: str = ""
+    baton_mail_from: str = ""
 
 
 LOG_FORMATS = ("text", "json")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+# An e-mail address as people write them: something@domain.tld, no spaces or angle brackets.
+# Deliberately simple (docs/architecture.md, "E-mail"): the server is the judge of the rest.
+EMAIL_ADDRESS = re.compile(r"^[^@\s<>,;\"]+@[^@\s<>,;\"]+\.[^@\s<>,;\".]+$")
+PRIORITIES = ("P1", "P2", "P3", "P4")
+
+
+@dataclass(frozen=True)
+class SmtpServer:
+    """Where notices are e-mailed from (`BATON_SMTP_URL`)."""
+
+    host: str
+    port: int
+    implicit_tls: bool  # smtps://: TLS from the first byte; smtp:// upgrades with STARTTLS
+    user: str = ""
+    password: str = field(default="", repr=False)  # a secret: never logged
+    # The password as written in the URL (%-encoded): redacted too, should the URL be logged.
+    raw_password: str = field(default="", repr=False)
 
 
 @dataclass(frozen=True)
@@ -177,6 +198,11 @@ class OrgConfig:
     bridge_url: str = ""
     # Receivers of signed JSON POSTs for the incident's events (README, "Webhooks").
     webhooks: tuple[Webhook, ...] = ()
+    # Who gets every notice by e-mail (README, "E-mail"); more by priority; and, while a breach
+    # is suspected, the restricted list instead of the broad ones (unless the owner confirms).
+    stakeholder_emails: list[str] = field(default_factory=list)
+    priority_emails: dict[str, list[str]] = field(default_factory=dict)
+    restricted_emails: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -204,6 +230,8 @@ class Settings:
     opsgenie_api_url: str = OPSGENIE_API_URL
     opsgenie_api_key: str = field(default="", repr=False)
     pagerduty_webhook_secret: str = field(default="", repr=False)
+    smtp: SmtpServer | None = None  # None: notices are not e-mailed
+    mail_from: str = ""
 
     @property
     def secrets(self) -> list[str]:
@@ -217,6 +245,7 @@ class Settings:
             self.pagerduty_webhook_secret,
             *keys,
             *(hook.secret for hook in self.org.webhooks),
+            *([self.smtp.password, self.smtp.raw_password] if self.smtp else []),
         ]
 
     @property
@@ -301,6 +330,9 @@ def load_org_config(path: Path, problems: list[str]) -> OrgConfig:
         "archive_incident_channel",
         "bridge_url",
         "webhooks",
+        "stakeholder_emails",
+        "priority_emails",
+        "restricted_emails",
     }
     for key in sorted(set(data) - known):
         problems.append(f"{where}: unknown setting '{key}' (known: {', '.join(sorted(known))})")
@@ -392,7 +424,103 @@ def load_org_config(path: Path, problems: list[str]) -> OrgConfig:
         archive_incident_channel=_flag(data, "archive_incident_channel", where, problems),
         bridge_url=_http_url(data, "bridge_url", where, problems),
         webhooks=_webhooks(data.get("webhooks", []), where, problems),
+        stakeholder_emails=_emails(
+            data.get("stakeholder_emails", []), "stakeholder_emails", where, problems
+        ),
+        priority_emails=_priority_emails(data.get("priority_emails", {}), where, problems),
+        restricted_emails=_emails(
+            data.get("restricted_emails", []), "restricted_emails", where, problems
+        ),
     )
+
+
+def _emails(raw: object, key: str, where: str, problems: list[str]) -> list[str]:
+    """A list of addresses, one line per address that is not one; duplicates kept once."""
+    if not isinstance(raw, list) or not all(isinstance(v, str) for v in raw):
+        problems.append(
+            f"{where}: '{key}' must be a list of e-mail addresses, like [\"it@example.com\"]"
+        )
+        return []
+    good = []
+    for value in raw:
+        address = value.strip()
+        if EMAIL_ADDRESS.match(address):
+            good.append(address)
+        else:
+            problems.append(
+                f"{where}: {key}: '{value}' is not an e-mail address (like it@example.com)"
+            )
+    return list(dict.fromkeys(good))
+
+
+def _priority_emails(raw: object, where: str, problems: list[str]) -> dict[str, list[str]]:
+    """`priority_emails = { P1 = [...] }`: who else gets the notices of that priority."""
+    if not isinstance(raw, dict):
+        problems.append(
+            f"{where}: 'priority_emails' must be a table like {{ P1 = [\"cio@example.com\"] }}"
+        )
+        return {}
+    lists: dict[str, list[str]] = {}
+    for priority, addresses in raw.items():
+        if priority not in PRIORITIES:
+            problems.append(f"{where}: priority_emails: '{priority}' is not P1, P2, P3 or P4")
+            continue
+        lists[priority] = _emails(addresses, f"priority_emails.{priority}", where, problems)
+    return lists
+
+
+SMTP_PORTS = {"smtp": 587, "smtps": 465}
+
+
+def _smtp(url: str, problems: list[str]) -> SmtpServer | None:
+    """`BATON_SMTP_URL`, never echoed (it may hold the password): what is wrong, in words."""
+    if not url:
+        return None
+    parsed = urlsplit(url)
+    if parsed.scheme not in SMTP_PORTS:
+        problems.append(
+            "BATON_SMTP_URL must start with smtp:// (STARTTLS when the server offers it) or "
+            "smtps:// (TLS from the start), like smtp://user:password@mail.example.com:587"
+        )
+        return None
+    try:
+        port = parsed.port or SMTP_PORTS[parsed.scheme]
+    except ValueError:
+        problems.append("BATON_SMTP_URL: the port is not a number (0-65535)")
+        return None
+    if not parsed.hostname:
+        problems.append("BATON_SMTP_URL has no host name, like smtp://mail.example.com:587")
+        return None
+    if parsed.path not in ("", "/") or parsed.query or parsed.fragment:
+        problems.append("BATON_SMTP_URL must be only smtp[s]://[user[:password]@]host[:port]")
+        return None
+    # The URL's raw password, as written: split by hand (urlsplit gives it decoded only).
+    userinfo = parsed.netloc.rpartition("@")[0]
+    raw_password = userinfo.partition(":")[2]
+    return SmtpServer(
+        host=parsed.hostname,
+        port=port,
+        implicit_tls=parsed.scheme == "smtps",
+        user=unquote(parsed.username or ""),
+        password=unquote(parsed.password or ""),
+        raw_password=raw_password,
+    )
+
+
+def _mail_from(smtp_url: str, value: str, problems: list[str]) -> str:
+    value = value.strip()
+    if not smtp_url:  # no e-mail is sent: nothing to check
+        return value
+    if not value:
+        problems.append(
+            "BATON_MAIL_FROM is not set, but BATON_SMTP_URL is: give the address notices are "
+            "sent from, like baton@example.com"
+        )
+    elif not EMAIL_ADDRESS.match(value):
+        problems.append(
+            f"BATON_MAIL_FROM '{value}' is not an e-mail address (like baton@example.com)"
+        )
+    return value
 
 
 def _flag(data: dict, key: str, where: str, problems: list[str]) -> bool:
@@ -657,6 +785,9 @@ def load_settings(*, require_slack: bool = False, env_file: str | None = ".env")
             f"({', '.join(alerted)}): give an API key of an Opsgenie API integration"
         )
 
+    smtp = _smtp(env.baton_smtp_url.strip(), problems)
+    mail_from = _mail_from(env.baton_smtp_url.strip(), env.baton_mail_from, problems)
+
     if problems:
         raise ConfigError(problems)
     api_url = env.slack_api_url if env.slack_api_url.endswith("/") else env.slack_api_url + "/"
@@ -681,4 +812,6 @@ def load_settings(*, require_slack: bool = False, env_file: str | None = ".env")
         opsgenie_api_url=env.opsgenie_api_url.rstrip("/"),
         opsgenie_api_key=env.opsgenie_api_key.strip(),
         pagerduty_webhook_secret=env.pagerduty_webhook_secret.strip(),
+        smtp=smtp,
+        mail_from=mail_from,
     )

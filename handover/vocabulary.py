@@ -81,6 +81,9 @@ class EventKind(StrEnum):
     PAGE_REFUSED = "page_refused"  # the pager refused it for good: the owner is told
     PAGE_ACKNOWLEDGED = "page_acknowledged"  # someone on call acknowledged it (a webhook)
     WEBHOOK_REFUSED = "webhook_refused"  # a configured webhook did not take an event: given up
+    NOTICE_EMAILED = "notice_emailed"  # the mail server took the notice's e-mail
+    EMAIL_REFUSED = "email_refused"  # ... refused it (or some recipients): the owner is told
+    EMAIL_UNCERTAIN = "email_uncertain"  # a crash mid-send: it may or may not have gone out
 
 
 class OutboxKind(StrEnum):
@@ -122,6 +125,7 @@ class OutboxKind(StrEnum):
     CHANNEL_REFUSED_LINE = "channel_refused_line"  # to the owner, in the card's thread
     WEBHOOK = "webhook"  # one event, signed, to one configured webhook (handover/webhooks.py)
     WEBHOOK_REFUSED_LINE = "webhook_refused_line"  # in the thread, once per webhook and incident
+    NOTICE_EMAIL = "notice_email"  # a sent notice, e-mailed to the stakeholder lists
 
 
 class Target(StrEnum):
@@ -135,6 +139,7 @@ class Target(StrEnum):
     PAGER = "pager"  # PagerDuty or Opsgenie, named in the row's params
     INCIDENT_CHANNEL = "incident_channel"  # the incident's own channel, once it is made
     WEBHOOK = "webhook"  # a receiver of `[[webhooks]]` in BATON_CONFIG, named in the params
+    MAIL = "mail"  # e-mail, through BATON_SMTP_URL, to the addresses in the row's params
 
 
 class OutboxStatus(StrEnum):

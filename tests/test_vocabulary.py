@@ -36,6 +36,7 @@ RENDERED_ELSEWHERE = {
     OutboxKind.CHANNEL_TOPIC,
     OutboxKind.CHANNEL_BOOKMARK,
     OutboxKind.CHANNEL_ARCHIVE,
+    OutboxKind.NOTICE_EMAIL,  # not Slack's: the notice's e-mail (bot/mail/message.py)
 }
 
 
@@ -84,6 +85,7 @@ SAMPLES = {
     "list[str]": ["a", "b"],
     "list[tuple[str, int]]": [["accepted", 60]],  # as JSON gives it back
     "dict[str, int | None]": {"→ resolved": 600, "→ first comms": None},
+    "dict[str, str]": {"cio@example.com": "550 no such user"},
 }
 
 

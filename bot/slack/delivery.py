@@ -14,6 +14,8 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot.mail.sender import Mailer
+from bot.mail.smtp import MailRefused, MailSettled
 from bot.metrics import Metrics
 from bot.pagers.http import ReceiverRefused
 from bot.pagers.sender import Pagers
@@ -25,6 +27,7 @@ from bot.slack.mrkdwn import MESSAGE_TEXT_LIMIT, SLACK
 from bot.slack.ownership import card
 from bot.slack.sending import NotReady, Undeliverable, retryable, slack_error
 from bot.webhooks import Webhooks
+from handover.comms.mail import Mailing
 from handover.comms.notices import Notices
 from handover.models import Incident, Outbox
 from handover.ownership.paging import Paging
@@ -61,6 +64,7 @@ class Deliverer:
         self.paging = Paging(db, settings)
         self.pagers = Pagers(settings)
         self.webhooks = Webhooks(settings)
+        self.mail = Mailer(settings, Mailing(db, settings))
         self.client = client
         self.settings = settings
         self.metrics = metrics or Metrics()
@@ -148,6 +152,15 @@ class Deliverer:
             else:
                 self._give_up(row, exc.error)
             return
+        except MailSettled:  # marked already, with what the mail server said
+            return
+        except MailRefused as exc:
+            log.warning("the mail server refused outbox row %s: %s", row.id, exc.error)
+            if exc.retryable:
+                self._retry(row, exc.error)
+            else:
+                self._give_up(row, exc.error)
+            return
         except (urllib.error.URLError, TimeoutError, OSError) as exc:
             error = type(exc).__name__
             log.warning("Slack unreachable for outbox row %s: %s", row.id, error)
@@ -192,6 +205,8 @@ class Deliverer:
         if row.target == Target.WEBHOOK:
             self.webhooks.send(row, self.permalink(incident) if incident.card_ts else "")
             return None
+        if row.target == Target.MAIL:
+            self.mail.send(row, claimed=row.attempts + 1)  # raises: it marks the row itself
         if row.target == Target.PAGER:
             if self.paging.waits(row):
                 raise NotReady  # its trigger first

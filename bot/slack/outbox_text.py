@@ -25,11 +25,14 @@ from handover.checklist.definition import in_sentence
 from handover.clock.timeline import (
     Accepted,
     Closed,
+    EmailRefused,
+    EmailUncertain,
     Escalated,
     GapFilled,
     HandedOn,
     InitialCommsSent,
     Late,
+    NoticeEmailed,
     PageAcknowledged,
     Paged,
     PageRefused,
@@ -494,6 +497,44 @@ def _page_refused(i: Incident, e: EventLine, p: PageRefused) -> str:
     )
 
 
+def _addresses(addresses: list[str], limit: int = 10) -> str:
+    shown = ", ".join(escape(a) for a in addresses[:limit])
+    return shown + (f" and {len(addresses) - limit} more" if len(addresses) > limit else "")
+
+
+def _notice_emailed(i: Incident, e: EventLine, p: NoticeEmailed) -> str:
+    kind = KIND_NAMES.get(NoticeKind(p.notice_kind), "notice")
+    count = f"{len(p.to)} address{'es' if len(p.to) != 1 else ''}"
+    return f":email: {kind[0].upper()}{kind[1:]} e-mailed to {count} {_t(e.at)}."
+
+
+def _email_refused(i: Incident, e: EventLine, p: EmailRefused) -> str:
+    who = f"{mention(p.owner)} " if p.owner else ""
+    kind = KIND_NAMES.get(NoticeKind(p.notice_kind), "notice")
+    if p.refused:
+        answers = "; ".join(f"{escape(a)} ({escape(r)})" for a, r in list(p.refused.items())[:10])
+        return (
+            f":email: {who}The mail server refused the {kind} for {answers}: they did NOT get "
+            "it by e-mail (the others did). Tell them another way, and check the addresses in "
+            "BATON_CONFIG."
+        )
+    return (
+        f":x: {who}The {kind} was NOT e-mailed ({escape(p.error)}). Tell the e-mail "
+        "stakeholders another way, and check "
+        "BATON_SMTP_URL, BATON_MAIL_FROM and the addresses in BATON_CONFIG."
+    )
+
+
+def _email_uncertain(i: Incident, e: EventLine, p: EmailUncertain) -> str:
+    who = f"{mention(p.owner)} " if p.owner else ""
+    kind = KIND_NAMES.get(NoticeKind(p.notice_kind), "notice")
+    return (
+        f":warning: {who}The {kind}'s e-mail may or may not have gone out: Baton stopped "
+        "while the mail server was taking it, and does not send it again (never twice). "
+        f"Check with one of {_addresses(p.to)} whether it arrived."
+    )
+
+
 def _page_acknowledged(i: Incident, e: EventLine, p: PageAcknowledged) -> str:
     pager = PAGER_NAMES[Pager(p.pager)]
     return (
@@ -518,6 +559,9 @@ EVENT_LINES: dict[EventKind, Callable[[Incident, EventLine, Any], str]] = {
     EventKind.PAGE_RESOLVED: _paged,
     EventKind.PAGE_REFUSED: _page_refused,
     EventKind.PAGE_ACKNOWLEDGED: _page_acknowledged,
+    EventKind.NOTICE_EMAILED: _notice_emailed,
+    EventKind.EMAIL_REFUSED: _email_refused,
+    EventKind.EMAIL_UNCERTAIN: _email_uncertain,
 }
 
 

@@ -43,6 +43,8 @@ def _to_whom(row: Outbox, incident: Incident | None) -> str:
         # Its host only: a path may hold a token, and the secret is never in a row.
         host = urlsplit(str(row.params.get("url", ""))).netloc or "?"
         return f"the webhook at {host} ({row.params.get('type', '?')})"
+    if row.target == Target.MAIL:
+        return f"{len(row.params.get('to', []))} e-mail address(es) (BATON_SMTP_URL)"
     if row.target == Target.PAGER:
         return f"{row.params.get('group', '?')} ({row.params.get('pager', '?')})"
     return "the stakeholders' channel"
@@ -58,6 +60,8 @@ def _why(row: Outbox, incident: Incident | None) -> str:
         return "waits for its card, which Slack refused"
     if row.status == OutboxStatus.SENDING:
         return "left mid-send by a stopped process; it is tried again"
+    if row.target in (Target.MAIL, Target.PAGER):
+        return row.error or "unknown"  # the server's own answer, already in words
     channel = incident.mim_channel if incident and row.target != Target.DM else ""
     if row.target == Target.INCIDENT_CHANNEL:
         channel = (incident.incident_channel if incident else "") or ""

@@ -4,7 +4,7 @@ the card. Wording is the front end's: bot/slack/outbox_text.py and timeline_text
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
@@ -273,6 +273,44 @@ class WebhookRefused(Detail):
     error: str
 
 
+@dataclass(frozen=True, kw_only=True)
+class NoticeEmailed(Detail):
+    """The mail server took a notice's e-mail, for these addresses."""
+
+    kind = EventKind.NOTICE_EMAILED
+    in_thread = True  # the owner hears it went, as a page's "paged"
+    notice: int
+    notice_kind: str
+    to: list[str]
+
+
+@dataclass(frozen=True, kw_only=True)
+class EmailRefused(Detail):
+    """The mail server refused a notice's e-mail for good: to everyone (`error`), or to the
+    addresses in `refused` (address → the server's answer) while the others have it."""
+
+    kind = EventKind.EMAIL_REFUSED
+    in_thread = True
+    notice: int
+    notice_kind: str
+    error: str = ""
+    refused: dict[str, str] = field(default_factory=dict)
+    owner: str | None = None  # who is told
+
+
+@dataclass(frozen=True, kw_only=True)
+class EmailUncertain(Detail):
+    """Baton stopped after handing the e-mail's text to the server and before its answer: it
+    may or may not have gone out, and it is not sent again (never twice)."""
+
+    kind = EventKind.EMAIL_UNCERTAIN
+    in_thread = True
+    notice: int
+    notice_kind: str
+    to: list[str]
+    owner: str | None = None
+
+
 _KINDS: tuple[type[Detail], ...] = (
     HandedOver,
     Accepted,
@@ -300,6 +338,9 @@ _KINDS: tuple[type[Detail], ...] = (
     PageRefused,
     PageAcknowledged,
     WebhookRefused,
+    NoticeEmailed,
+    EmailRefused,
+    EmailUncertain,
 )
 DETAILS: dict[EventKind, type[Detail]] = {cls.kind: cls for cls in _KINDS} | {
     EventKind.PHASE_MISSED: PhaseVerdict,  # one detail, two kinds: met or missed

@@ -28,7 +28,7 @@ from handover.clock.timeline import (
     record_event,
     tell,
 )
-from handover.comms import templates
+from handover.comms import mail, templates
 from handover.intents import InitialNoticeDm, NoticeUndeliveredLine
 from handover.models import Incident, Notice
 from handover.outcomes import AlreadyDone, Outcome, Refusal, Refused, answers_refusals, invalid
@@ -51,7 +51,7 @@ FRESH_FOR = timedelta(minutes=1)
 
 
 def security_suspected(incident: Incident) -> bool:
-    return (incident.answers.get("security") or {}).get("answer") == "yes"
+    return mail.incident_breach(incident)
 
 
 def destination(incident: Incident, settings: Settings, broad: bool) -> str:
@@ -401,6 +401,10 @@ class Notices:
             notice.publish_error = ""
             self._went_out(s, incident, notice, notice.sent_by or "baton", now)
             self._refresh_draft(s, notice, now)
+            # E-mailed once Slack has it, not when Send is pressed: a notice Slack refuses is
+            # not sent (a draft again, Send works again), so no stakeholder may have it yet.
+            broad = notice.channel == self.settings.stakeholder_channel
+            mail.queue(s, incident, notice, self.settings, now, broad=broad)
 
     # Helpers ------------------------------------------------------------------------------
 

@@ -11,9 +11,11 @@ from handover.checklist.definition import in_sentence
 from handover.clock.timeline import (
     CardLate,
     CardUndelivered,
+    EmailRefused,
     GapFilled,
     HandedOn,
     MessageUndelivered,
+    NoticeEmailed,
     NoticeUndelivered,
     PageAcknowledged,
     Paged,
@@ -59,6 +61,9 @@ EVENT_WORDS: dict[EventKind, str] = {
     EventKind.PAGE_REFUSED: "could not page",
     EventKind.PAGE_ACKNOWLEDGED: "page acknowledged by",
     EventKind.WEBHOOK_REFUSED: "gave up on a webhook",
+    EventKind.NOTICE_EMAILED: "e-mailed a notice to",
+    EventKind.EMAIL_REFUSED: "could not e-mail a notice",
+    EventKind.EMAIL_UNCERTAIN: "may or may not have e-mailed a notice (stopped mid-send)",
 }
 
 
@@ -120,6 +125,11 @@ def event_words(
     elif isinstance(detail, WebhookRefused):
         host = urlsplit(detail.url).netloc or "?"
         words += f" {esc(host)}: {detail.event} ({esc(detail.error)})"
+    elif isinstance(detail, NoticeEmailed):
+        words += f" {len(detail.to)} address{'es' if len(detail.to) != 1 else ''}"
+    elif isinstance(detail, EmailRefused):
+        refused = ", ".join(esc(a) for a in detail.refused)
+        words += f" to {refused}" if refused else f" ({esc(detail.error)})"
     elif isinstance(detail, CardLate):
         words += f" by {humanize(timedelta(seconds=detail.late_by_s))}"
     return words
