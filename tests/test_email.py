@@ -296,7 +296,7 @@ def test_bad_mail_configuration_is_one_clear_line_each(tmp_path):
         "check",
         env={
             "SLACK_BOT_TOKEN": "xoxb-1",
-            "SLACK_SIGNING_SECRET": "s",
+            "SLACK_SIGNING_SECRET": "0123456789abcdef0123456789abcdef",
             "BATON_MIM_CHANNEL": MIM_CHANNEL,
             "BATON_STAKEHOLDER_CHANNEL": "C0STAKE001",
             "BATON_CONFIG": str(path),
@@ -327,7 +327,7 @@ def test_check_logs_in_to_the_mail_server_and_never_shows_the_password(
     values = configure(tmp_path, monkeypatch, smtp)
     env = {
         "SLACK_BOT_TOKEN": "xoxb-1",
-        "SLACK_SIGNING_SECRET": "s",
+        "SLACK_SIGNING_SECRET": "0123456789abcdef0123456789abcdef",
         "SLACK_API_URL": fake_slack.url,
         "BATON_MIM_CHANNEL": MIM_CHANNEL,
         "BATON_STAKEHOLDER_CHANNEL": "C0STAKE001",

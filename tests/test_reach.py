@@ -107,7 +107,7 @@ def test_a_refused_card_is_told_to_the_agent_and_escalate_to_at_once(baton):
     ]
     assert len(card_posts) == 1 and card_posts[0].result["error"] == "channel_not_found"
     timeline = baton.slack.command(MIM, f"timeline {ref}").text
-    assert "could not post the card: the managers did not get it (`channel_not_found`)" in timeline
+    assert "could not post the card: the managers did not get it (channel_not_found)" in timeline
 
 
 @pytest.mark.usefixtures("config")
