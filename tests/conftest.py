@@ -116,6 +116,29 @@ def no_ping(env, tmp_path, monkeypatch):
     monkeypatch.setenv("BATON_CONFIG", str(path))
 
 
+@pytest.fixture
+def baton_logging(monkeypatch):
+    """`configure_logging(settings)` as `serve` calls it, undone after the test (it takes over
+    the root logger and the exception hooks). Call the returned function with the settings."""
+    import logging
+    import sys
+
+    from bot.logs import configure_logging
+
+    root = logging.getLogger()
+    monkeypatch.setattr(root, "handlers", [])
+    monkeypatch.setattr(root, "level", root.level)
+    monkeypatch.setattr(threading, "excepthook", threading.excepthook)
+    monkeypatch.setattr(sys, "excepthook", sys.excepthook)
+
+    def configure(settings: Settings) -> Settings:
+        configure_logging(settings)
+        logging.captureWarnings(False)
+        return settings
+
+    return configure
+
+
 @dataclass
 class RunningBaton:
     url: str

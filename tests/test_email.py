@@ -6,7 +6,6 @@ from __future__ import annotations
 import html
 import logging
 import signal
-import sys
 import threading
 import time
 from datetime import UTC, datetime
@@ -14,7 +13,6 @@ from types import SimpleNamespace
 
 import pytest
 
-from bot.logs import configure_logging
 from bot.mail.message import notice_email
 from handover.comms.mail import Email
 from handover.models import Event, Notice, Outbox
@@ -373,15 +371,8 @@ def test_mail_from_is_required_with_smtp_and_the_scheme_checked(env, monkeypatch
 
 
 @pytest.mark.usefixtures("mail")
-def test_the_smtp_password_is_kept_out_of_logs(monkeypatch, capsys):
-    root = logging.getLogger()
-    monkeypatch.setattr(root, "handlers", [])
-    monkeypatch.setattr(root, "level", root.level)
-    monkeypatch.setattr(threading, "excepthook", threading.excepthook)
-    monkeypatch.setattr(sys, "excepthook", sys.excepthook)
-    settings = load_settings(env_file=None)
-    configure_logging(settings)
-    logging.captureWarnings(False)
+def test_the_smtp_password_is_kept_out_of_logs(capsys, baton_logging):
+    settings = baton_logging(load_settings(env_file=None))
     logging.getLogger("baton").warning(
         "login with %s to %s", PASSWORD, settings.smtp and settings.smtp.host
     )

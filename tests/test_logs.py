@@ -5,12 +5,9 @@ from __future__ import annotations
 import json
 import logging
 import signal
-import sys
-import threading
 from types import SimpleNamespace
 from urllib.parse import quote
 
-from bot.logs import configure_logging
 from handover.settings import load_settings
 from tests.conftest import AGENT, BOT_TOKEN, SECRET
 from tests.fake_slack import Failure
@@ -56,18 +53,11 @@ def test_json_logs_through_every_path_and_no_secret_in_them(baton_process, fake_
         assert secret not in everything
 
 
-def test_the_database_password_is_redacted_too(env, monkeypatch, capsys):
+def test_the_database_password_is_redacted_too(env, monkeypatch, capsys, baton_logging):
     password = "s3cret/Pa55@word"  # written %-encoded in the URL
     url = f"postgresql+psycopg://baton:{quote(password, safe='')}@db.example:5432/baton"
     monkeypatch.setenv("DATABASE_URL", url)
-    # configure_logging takes over the root logger and the exception hooks: put them back.
-    root = logging.getLogger()
-    monkeypatch.setattr(root, "handlers", [])
-    monkeypatch.setattr(root, "level", root.level)
-    monkeypatch.setattr(threading, "excepthook", threading.excepthook)
-    monkeypatch.setattr(sys, "excepthook", sys.excepthook)
-    configure_logging(load_settings(require_slack=True, env_file=None))
-    logging.captureWarnings(False)
+    baton_logging(load_settings(require_slack=True, env_file=None))
     logging.getLogger("sqlalchemy.pool").warning("could not connect to %s", url)
     logging.getLogger("baton").warning("password %s refused", password)
     said = capsys.readouterr().err

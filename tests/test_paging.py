@@ -8,15 +8,12 @@ import hashlib
 import hmac
 import json
 import logging
-import sys
-import threading
 import time
 import urllib.error
 import urllib.request
 
 import pytest
 
-from bot.logs import configure_logging
 from handover.models import Event
 from handover.settings import ConfigError, load_settings
 from tests.conftest import MIM
@@ -320,18 +317,11 @@ def test_a_plain_list_of_groups_stays_valid_and_pages_nobody(env, tmp_path, monk
 
 
 def test_routing_keys_and_the_opsgenie_key_are_kept_out_of_logs(
-    env, tmp_path, monkeypatch, pagers, capsys
+    env, tmp_path, monkeypatch, pagers, capsys, baton_logging
 ):
     config(tmp_path, monkeypatch, pagers)
     monkeypatch.setenv("PAGERDUTY_WEBHOOK_SECRET", WEBHOOK_SECRET)
-    root = logging.getLogger()
-    monkeypatch.setattr(root, "handlers", [])
-    monkeypatch.setattr(root, "level", root.level)
-    monkeypatch.setattr(threading, "excepthook", threading.excepthook)
-    monkeypatch.setattr(sys, "excepthook", sys.excepthook)
-    settings = load_settings(env_file=None)
-    configure_logging(settings)
-    logging.captureWarnings(False)
+    settings = baton_logging(load_settings(env_file=None))
     logging.getLogger("baton").warning(
         "sent %s with %s, %s", NETWORK_KEY, pagers.opsgenie_key, WEBHOOK_SECRET
     )

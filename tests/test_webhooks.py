@@ -21,7 +21,6 @@ from typing import Any
 
 import pytest
 
-from bot.logs import configure_logging
 from bot.webhooks import signature
 from handover.models import Event, Incident, Outbox
 from handover.settings import load_settings
@@ -489,15 +488,8 @@ def _run_receiver(secret: str) -> RunningReceiver:
 
 
 @pytest.mark.usefixtures("webhook")
-def test_the_secret_never_reaches_logs_or_the_outbox(monkeypatch, capsys, receiver):
-    root = logging.getLogger()
-    monkeypatch.setattr(root, "handlers", [])
-    monkeypatch.setattr(root, "level", root.level)
-    monkeypatch.setattr(threading, "excepthook", threading.excepthook)
-    monkeypatch.setattr(sys, "excepthook", sys.excepthook)
-    settings = load_settings(env_file=None)
-    configure_logging(settings)
-    logging.captureWarnings(False)
+def test_the_secret_never_reaches_logs_or_the_outbox(capsys, receiver, baton_logging):
+    settings = baton_logging(load_settings(env_file=None))
     logging.getLogger("baton").warning("signing with %s", SECRET)
     assert "signing with [redacted]" in capsys.readouterr().err
     assert SECRET not in repr(settings)
