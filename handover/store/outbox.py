@@ -207,15 +207,7 @@ def hold_for_card(
     found waiting for the card, parked with them (left "sending", it would be leased again
     and again)."""
     waiting = (Outbox.target.in_(NEEDS_CARD)) | (Outbox.what == OutboxKind.HANDED_OVER_DM)
-    parked = (Outbox.status == OutboxStatus.PENDING) & waiting
-    if row_id is not None:
-        parked = parked | _still_claimed(row_id, claimed)
-    return changed(
-        s,
-        update(Outbox)
-        .where(Outbox.incident_id == incident_id, parked)
-        .values(status=OutboxStatus.HELD),
-    )
+    return _hold(s, incident_id, waiting, row_id, claimed)
 
 
 def channel_refused(s: Session, incident_id: int) -> bool:
@@ -236,6 +228,17 @@ def hold_for_channel(
     waiting = (Outbox.target == Target.INCIDENT_CHANNEL) & (
         Outbox.what != OutboxKind.CHANNEL_CREATE
     )
+    return _hold(s, incident_id, waiting, row_id, claimed)
+
+
+def _hold(
+    s: Session,
+    incident_id: int,
+    waiting: ColumnElement[bool],
+    row_id: int | None,
+    claimed: int | None,
+) -> int:
+    """Park the incident's pending rows that match `waiting`, and the claimed row with them."""
     parked = (Outbox.status == OutboxStatus.PENDING) & waiting
     if row_id is not None:
         parked = parked | _still_claimed(row_id, claimed)
