@@ -116,10 +116,11 @@ def test_a_second_submission_of_the_same_handover_creates_nothing_new(baton):
     submit(baton, review, {})
     again = submit(baton, review, {})  # Slack retry or double click
     assert "Handing over as" in texts(again["view"]["blocks"])
-    time.sleep(0.5)
+    # One card, one message to the agent, one draft of the initial notice in the thread…
+    baton.fake.wait_for("chat.postMessage", count=3)
+    time.sleep(0.5)  # …and nothing more after them
     with baton.db.session() as s:
         assert s.query(Incident).count() == 1
-    # One card, one message to the agent, one draft of the initial notice in the thread.
     assert len(baton.fake.calls_to("chat.postMessage")) == 3
 
 
