@@ -32,6 +32,7 @@ STAKEHOLDER_CHANNEL = "C0STAKE001"
 AGENT = "U0AGENT001"
 MIM = "U0MIM00001"
 MIM2 = "U0MIM00002"
+RESTRICTED_CHANNEL = "C0RESTRIC1"  # where notices go while a breach is suspected
 
 
 @pytest.fixture
@@ -106,6 +107,14 @@ def env(fake_slack: FakeSlack, db_url: str, monkeypatch: pytest.MonkeyPatch) -> 
     for name, value in values.items():
         monkeypatch.setenv(name, value)
     return values
+
+
+@pytest.fixture
+def restricted(env, tmp_path, monkeypatch):
+    """A restricted channel for breach-suspected comms (BATON_CONFIG)."""
+    path = tmp_path / "baton.toml"
+    path.write_text(f'restricted_channel = "{RESTRICTED_CHANNEL}"\n')
+    monkeypatch.setenv("BATON_CONFIG", str(path))
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ from handover.checklist.card_content import why
 from handover.models import Event, Incident, Notice
 from handover.settings import load_settings
 from tests.conftest import AGENT, MIM, MIM2, MIM_CHANNEL, STAKEHOLDER_CHANNEL
+from tests.conftest import RESTRICTED_CHANNEL as RESTRICTED
 from tests.flows import (
     STEP1,
     STEP2,
@@ -39,7 +40,6 @@ from tests.flows import (
 from tests.test_comms import AT, payroll_incident
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
-RESTRICTED = "C0RESTRIC1"
 
 
 def hand_over_with(baton, step1=None, step2=None, step3=None) -> dict:
@@ -361,13 +361,6 @@ def test_a_suspected_breach_without_a_restricted_channel_needs_the_box_ticked(ba
     assert published(baton) == []
     assert submit_modal(baton, MIM, form, {"broad": ["broad"]}).status == 200
     wait_until(lambda: published(baton))
-
-
-@pytest.fixture
-def restricted(env, tmp_path, monkeypatch):
-    path = tmp_path / "baton.toml"
-    path.write_text(f'restricted_channel = "{RESTRICTED}"\n')
-    monkeypatch.setenv("BATON_CONFIG", str(path))
 
 
 @pytest.mark.usefixtures("restricted")

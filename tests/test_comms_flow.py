@@ -221,13 +221,6 @@ def test_a_suspected_breach_is_not_sent_broadly_without_confirmation(baton):
     wait_until(lambda: published(baton.fake))
 
 
-@pytest.fixture
-def restricted(env, tmp_path, monkeypatch):
-    path = tmp_path / "baton.toml"
-    path.write_text('restricted_channel = "C0RESTRIC1"\n')
-    monkeypatch.setenv("BATON_CONFIG", str(path))
-
-
 @pytest.mark.usefixtures("restricted")
 def test_a_suspected_breach_goes_to_the_restricted_channel(baton):
     card = hand_over_breach(baton)
